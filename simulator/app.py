@@ -1,0 +1,235 @@
+"""The Flask application factory. Nothing happens at import time: `create_app(settings)` builds everything."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from simulator import __version__
+from simulator.core import journal, seed
+from simulator.core.errors import ControlError, SandboxError
+from simulator.core.runtime import Runtime
+from simulator.dakota.applications import Applications
+from simulator.dakota.importer import BulkImporter
+from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
+from simulator.settings import Settings
+from simulator.sumsub.errors import SumsubError
+from simulator.sumsub.service import SumsubService
+
+log = logging.getLogger("simulator")
+EXTENSION = "kyc_sandbox"
+
+
+@dataclass
+class Sandbox:
+    """Everything one sandbox instance holds; lives in `app.extensions['kyc_sandbox']`."""
+
+    rt: Runtime
+    sumsub: SumsubService
+    applications: Applications
+    importer: BulkImporter
+
+    @classmethod
+    def build(cls, rt: Runtime) -> Sandbox:
+        sumsub = SumsubService(rt)
+        apps = Applications(rt)
+        return cls(rt=rt, sumsub=sumsub, applications=apps, importer=BulkImporter(rt, sumsub, apps))
+
+    def prepare(self) -> None:
+        """Create the schema and seed an empty store."""
+        self.rt.store.create_schema()
+        with self.rt.store.write() as session:
+            seed.ensure_seeded(session)
+
+    def reset(self) -> None:
+        """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time."""
+        with self.rt.store.write() as session:
+            seed.wipe(session)
+            seed.seed(session)
+            self.rt.clock.reset(session)
+        self.rt.ids.reseed(self.rt.settings.seed)
+
+
+def sandbox() -> Sandbox:
+    """The current app's sandbox (inside a request)."""
+    from flask import current_app
+
+    sb: Sandbox = current_app.extensions[EXTENSION]
+    return sb
+
+
+def api_of(path: str) -> str:
+    if path.startswith("/resources"):
+        return "sumsub"
+    if path.startswith("/_sandbox"):
+        return "control"
+    if path.startswith("/dashboard"):
+        return "dashboard"
+    return "dakota"
+
+
+def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Flask:
+    """Build the sandbox app: both fakes, the control plane, error envelopes, the journal."""
+    settings = settings or Settings.from_env()
+    rt = Runtime.build(settings)
+    sb = Sandbox.build(rt)
+    if prepare:
+        sb.prepare()
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = sb
+
+    from simulator.control.routes import bp as control_bp
+    from simulator.dakota.routes import bp as dakota_bp
+    from simulator.sumsub.routes import bp as sumsub_bp
+
+    app.register_blueprint(sumsub_bp)
+    app.register_blueprint(dakota_bp)
+    app.register_blueprint(control_bp)
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        g.request_id = rt.ids.request_id()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["x-request-id"] = g.get("request_id", "")
+        path = request.path
+        if settings.journal_size > 0 and not path.startswith("/_sandbox/journal"):
+            try:
+                with rt.store.write() as session:
+                    journal.record(
+                        session,
+                        settings.journal_size,
+                        at=rt.clock.now(session),
+                        api=api_of(path),
+                        method=request.method,
+                        path=request.full_path.rstrip("?")[:2000],
+                        status=response.status_code,
+                        duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+                        request_id=g.get("request_id", ""),
+                        note=g.get("journal_note"),
+                    )
+            except OperationalError:  # the journal is best effort; never fail a request over it
+                log.warning("journal write skipped", exc_info=True)
+        return response
+
+    @app.errorhandler(SandboxError)
+    def _domain_error(err: SandboxError) -> Response:
+        return render_error(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        status = err.code or 500
+        description = {
+            404: "Not found: no such endpoint",
+            405: f"Method {request.method} is not allowed here",
+            413: f"Request body too large (limit {settings.max_request_bytes} bytes)",
+        }.get(status, err.description or err.name)
+        api = api_of(request.path)
+        if api == "sumsub":
+            return render_error(SumsubError(description, status=status))
+        if api == "control":
+            return render_error(ControlError(description, status=status))
+        return render_error(DakotaProblem(status, description))
+
+    @app.errorhandler(OperationalError)
+    def _busy(err: OperationalError) -> Response:
+        log.warning("store busy: %s", err)
+        resp = render_error(_as_api_error(503, "The sandbox store is busy; retry the request"))
+        resp.headers["Retry-After"] = "1"
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unexpected error")
+        return render_error(_as_api_error(500, f"Internal sandbox error ({type(err).__name__}); see the server log"))
+
+    @app.get("/")
+    def _index() -> Response:
+        return jsonify(
+            {
+                "name": "kyc-sandbox",
+                "version": __version__,
+                "sumsub": "/resources",
+                "dakota": ["/customers", "/applications"],
+                "control": "/_sandbox/health",
+            }
+        )
+
+    return app
+
+
+def _as_api_error(status: int, message: str) -> SandboxError:
+    api = api_of(request.path)
+    if api == "sumsub":
+        return SumsubError(message, status=status)
+    if api == "dakota":
+        return DakotaProblem(status, message)
+    return ControlError(message, status=status)
+
+
+def render_error(err: SandboxError) -> Response:
+    """One renderer per API, in that provider's exact envelope."""
+    if isinstance(err, SumsubError):
+        resp = jsonify(err.to_dict(correlation_id=g.get("request_id", "")[4:] or "0" * 32))
+    elif isinstance(err, ApplicationNotReady):
+        resp = jsonify(err.body)
+    elif isinstance(err, DakotaProblem):
+        bulk = request.path == "/customers/bulk-import-sumsub-tokens"
+        resp = jsonify(err.to_dict(path=request.path, request_id=g.get("request_id", ""), bulk_style=bulk))
+        if not bulk:
+            resp.mimetype = "application/problem+json"
+    elif isinstance(err, ControlError):
+        resp = jsonify(err.to_dict())
+    else:
+        resp = jsonify({"error": {"status": err.status, "message": err.message}})
+    resp.status_code = err.status
+    g.journal_note = err.message[:500]
+    return resp
+
+
+def json_body(allow_empty: bool = False) -> Any:
+    """The request's JSON body, or None when empty and allowed; raises ValueError on bad JSON."""
+    import json
+
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if allow_empty:
+            return None
+        raise ValueError("request body is empty")
+    return json.loads(raw)
+
+
+def ok(payload: Any, status: int = 200) -> Response:
+    resp = jsonify(payload)
+    resp.status_code = status
+    return resp
+
+
+def read_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items()}
+
+
+def parse_json_or(err_factory: Any) -> Any:
+    try:
+        return json_body()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise err_factory(f"Request body must be valid JSON ({exc})") from None
+
+
+def clamp_int(raw: str | None, default: int, low: int, high: int, name: str) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise ControlError(f"{name} must be an integer between {low} and {high}", field=name)
+    return int(raw)

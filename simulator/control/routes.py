@@ -1,0 +1,158 @@
+"""The /_sandbox control plane: public, documented, stable. Scenarios and plugins use only these endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from simulator import __version__
+from simulator.app import clamp_int, ok, parse_json_or, sandbox
+from simulator.control import service
+from simulator.core import journal
+from simulator.core.errors import ControlError
+from simulator.sumsub.profiles import load_profiles
+
+bp = Blueprint("control", __name__, url_prefix="/_sandbox")
+
+
+def _body() -> dict[str, Any]:
+    body = parse_json_or(ControlError) if request.get_data(cache=True).strip() else {}
+    if not isinstance(body, dict):
+        raise ControlError("request body must be a JSON object")
+    return body
+
+
+@bp.get("/health")
+def health() -> Response:
+    sb = sandbox()
+    return ok(
+        {
+            "status": "ok",
+            "version": __version__,
+            "store": "sqlite" if sb.rt.store.is_sqlite else "postgresql",
+            "clock": sb.rt.clock.describe(),
+            "dakota_client_id": sb.rt.settings.dakota_client_id,
+        }
+    )
+
+
+@bp.get("/credentials")
+def credentials() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        return ok(service.credentials(session, sb.rt))
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    sb = sandbox()
+    started = time.perf_counter()
+    sb.reset()
+    return ok({"reset": True, "took_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    return ok(sandbox().rt.clock.describe())
+
+
+@bp.post("/clock")
+def set_clock() -> Response:
+    """`{"now": "<RFC 3339>" | epoch seconds, "frozen": bool}`: jump forward and/or freeze time."""
+    sb = sandbox()
+    body = _body()
+    epoch: float | None = None
+    if "now" in body:
+        epoch = _parse_time(body["now"])
+    frozen = body.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        raise ControlError("frozen must be true or false", field="frozen")
+    with sb.rt.store.write() as session:
+        sb.rt.clock.set(session, epoch=epoch, frozen=frozen)
+        return ok(sb.rt.clock.describe(session))
+
+
+@bp.post("/clock/advance")
+def advance_clock() -> Response:
+    """`{"seconds": N}`: move simulated time forward."""
+    sb = sandbox()
+    body = _body()
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+        raise ControlError("seconds is required: a number >= 0", field="seconds")
+    if seconds > 10 * 365 * 24 * 3600:
+        raise ControlError("seconds must be at most ten years", field="seconds")
+    with sb.rt.store.write() as session:
+        sb.rt.clock.advance(session, float(seconds))
+        return ok({**sb.rt.clock.describe(session), "advanced_by": seconds, "fired": []})
+
+
+@bp.get("/profiles")
+def profiles() -> Response:
+    return ok(
+        {
+            "profiles": [
+                {"name": name, "description": p.get("description", ""), "level": p.get("level"), "type": p.get("type", "individual")}
+                for name, p in load_profiles().items()
+            ]
+        }
+    )
+
+
+@bp.post("/donors")
+def create_donor() -> Response:
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(service.create_donor(session, sb.rt, sb.sumsub, _body()), 201)
+
+
+@bp.post("/share-tokens")
+def mint_share_token() -> Response:
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(service.mint(session, sb.rt, sb.sumsub, _body()), 201)
+
+
+@bp.get("/share-tokens")
+def share_token_status() -> Response:
+    sb = sandbox()
+    token = request.args.get("token")
+    if not token:
+        raise ControlError("token query parameter is required", field="token")
+    with sb.rt.store.read() as session:
+        status = sb.sumsub.token_status(session, token)
+    if status is None:
+        raise ControlError("no such share token", status=404, field="token")
+    return ok(status)
+
+
+@bp.get("/journal")
+def get_journal() -> Response:
+    sb = sandbox()
+    limit = clamp_int(request.args.get("limit"), 100, 1, 1000, "limit")
+    since = clamp_int(request.args.get("since_id"), 0, 0, 2**62, "since_id")
+    api = request.args.get("api")
+    if api is not None and api not in ("sumsub", "dakota", "control", "dashboard"):
+        raise ControlError("api must be one of sumsub, dakota, control, dashboard", field="api")
+    with sb.rt.store.read() as session:
+        return ok({"entries": journal.entries(session, limit=limit, api=api, since_id=since)})
+
+
+def _parse_time(value: Any) -> float:
+    from datetime import datetime
+
+    if isinstance(value, bool):
+        raise ControlError("now must be an RFC 3339 timestamp or epoch seconds", field="now")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ControlError(f"now: {value!r} is not an RFC 3339 timestamp", field="now") from None
+        if dt.tzinfo is None:
+            raise ControlError("now must carry a timezone (e.g. 2026-01-01T00:00:00Z)", field="now")
+        return dt.timestamp()
+    raise ControlError("now must be an RFC 3339 timestamp or epoch seconds", field="now")

@@ -1,0 +1,86 @@
+"""Control-plane operations (no Flask): credentials, donor and token shortcuts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from simulator.core.errors import ControlError
+from simulator.core.runtime import Runtime
+from simulator.dakota.models import ApiKey
+from simulator.sumsub.models import Level, Partnership, SumsubClient
+from simulator.sumsub.profiles import create_from_profile, load_profiles
+from simulator.sumsub.service import SumsubService
+
+
+def credentials(session: Session, rt: Runtime) -> dict[str, Any]:
+    base = rt.settings.resolved_base_url
+    clients = list(session.scalars(select(SumsubClient).order_by(SumsubClient.role.desc(), SumsubClient.client_id)))
+    partners = list(session.scalars(select(Partnership)))
+    out_clients = []
+    for c in clients:
+        entry = c.to_credentials()
+        entry["shares_with"] = sorted(p.recipient_client_id for p in partners if p.donor_client_id == c.client_id)
+        out_clients.append(entry)
+    keys = list(session.scalars(select(ApiKey).order_by(ApiKey.organization_id, ApiKey.role)))
+    return {
+        "sumsub": {
+            "base_url": base,
+            "dakota_client_id": rt.settings.dakota_client_id,
+            "clients": out_clients,
+            "levels": [lvl.name for lvl in session.scalars(select(Level).order_by(Level.name))],
+        },
+        "dakota": {"base_url": base, "api_keys": [k.to_credentials() for k in keys]},
+    }
+
+
+def donor_client(session: Session, client_id: Any) -> SumsubClient:
+    if client_id is None:
+        c = session.scalar(select(SumsubClient).where(SumsubClient.role == "donor").order_by(SumsubClient.client_id))
+    elif isinstance(client_id, str):
+        c = session.get(SumsubClient, client_id)
+    else:
+        raise ControlError("client_id must be a string", field="client_id")
+    if c is None:
+        raise ControlError(f"Unknown Sumsub client {client_id!r}", status=404, field="client_id")
+    return c
+
+
+def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a donor applicant from a fixture profile; with `share_with`, also mint a share token for it."""
+    profile = body.get("profile")
+    if not isinstance(profile, str) or profile not in load_profiles():
+        raise ControlError(
+            f"profile must be one of: {', '.join(sorted(load_profiles()))}", field="profile", status=400
+        )
+    ext = body.get("external_user_id")
+    if ext is not None and (not isinstance(ext, str) or not ext):
+        raise ControlError("external_user_id must be a non-empty string", field="external_user_id")
+    client = donor_client(session, body.get("client_id"))
+    a = create_from_profile(sumsub, session, client, profile, external_user_id=ext)
+    out: dict[str, Any] = {
+        "applicant_id": a.id,
+        "client_id": client.client_id,
+        "external_user_id": a.external_user_id,
+        "profile": profile,
+        "level_name": a.level_name,
+        "review_status": a.review.get("reviewStatus"),
+        "review_answer": (a.review.get("reviewResult") or {}).get("reviewAnswer"),
+    }
+    if "share_with" in body:
+        out["share_token"] = mint(session, rt, sumsub, {**body, "applicant_id": a.id, "client_id": client.client_id})
+    return out
+
+
+def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
+    """Mint a share token as the donor would (same checks as the Sumsub endpoint)."""
+    client = donor_client(session, body.get("client_id"))
+    for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
+    result = sumsub.generate_share_token(
+        session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
+    )
+    status = sumsub.token_status(session, result["token"])
+    assert status is not None
+    return {**result, "expires_at": status["expires_at"], "ttl_in_secs": status["ttl_seconds"]}

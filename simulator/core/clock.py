@@ -1,0 +1,117 @@
+"""The one simulated clock. Real time by default; advanced, set or frozen through the control plane.
+
+Its offset lives in the store (`sandbox_state['clock']`), so every worker process agrees on "now". Only Sumsub's
+request-signature window uses wall time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from simulator.core.errors import ControlError
+from simulator.core.store import Store
+
+_KEY = "clock"
+
+
+@dataclass(frozen=True)
+class ClockState:
+    offset: float = 0.0
+    frozen_at: float | None = None
+
+    def now(self, wall: float) -> float:
+        return self.frozen_at if self.frozen_at is not None else wall + self.offset
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offset": self.offset, "frozen_at": self.frozen_at}
+
+
+class Clock:
+    """Simulated time in epoch seconds (float)."""
+
+    def __init__(self, store: Store, wall: Any = time.time) -> None:
+        self._store = store
+        self._wall = wall
+
+    def wall(self) -> float:
+        return float(self._wall())
+
+    def _state(self, session: Session) -> ClockState:
+        raw = self._store.get_state(session, _KEY)
+        if not raw:
+            return ClockState()
+        return ClockState(offset=float(raw.get("offset", 0.0)), frozen_at=raw.get("frozen_at"))
+
+    def now(self, session: Session | None = None) -> float:
+        """Current simulated time; pass the open session to read it inside a transaction."""
+        if session is not None:
+            return self._state(session).now(self.wall())
+        with self._store.read() as s:
+            return self._state(s).now(self.wall())
+
+    def now_dt(self, session: Session | None = None) -> datetime:
+        return datetime.fromtimestamp(self.now(session), tz=UTC)
+
+    def describe(self, session: Session | None = None) -> dict[str, Any]:
+        if session is None:
+            with self._store.read() as s:
+                return self.describe(s)
+        st = self._state(session)
+        now = st.now(self.wall())
+        return {
+            "now": iso(now),
+            "epoch": now,
+            "offset_seconds": st.offset if st.frozen_at is None else st.frozen_at - self.wall(),
+            "frozen": st.frozen_at is not None,
+        }
+
+    def advance(self, session: Session, seconds: float) -> float:
+        """Move simulated time forward; returns the new now."""
+        if seconds < 0:
+            raise ControlError("seconds must be >= 0: the simulated clock never goes back", field="seconds")
+        st = self._state(session)
+        if st.frozen_at is not None:
+            new = ClockState(offset=st.offset, frozen_at=st.frozen_at + seconds)
+        else:
+            new = ClockState(offset=st.offset + seconds, frozen_at=None)
+        self._store.put_state(session, _KEY, new.to_dict())
+        return new.now(self.wall())
+
+    def set(self, session: Session, *, epoch: float | None = None, frozen: bool | None = None) -> float:
+        """Jump to `epoch` (never backwards) and/or freeze or unfreeze time."""
+        st = self._state(session)
+        wall = self.wall()
+        current = st.now(wall)
+        target = current if epoch is None else float(epoch)
+        if target < current - 1e-6:
+            raise ControlError(
+                f"cannot set the clock back from {iso(current)} to {iso(target)}: it only moves forward",
+                field="now",
+            )
+        freeze = (st.frozen_at is not None) if frozen is None else frozen
+        new = ClockState(offset=st.offset, frozen_at=target) if freeze else ClockState(offset=target - wall)
+        self._store.put_state(session, _KEY, new.to_dict())
+        return new.now(wall)
+
+    def reset(self, session: Session) -> None:
+        self._store.put_state(session, _KEY, ClockState().to_dict())
+
+
+def iso(epoch: float) -> str:
+    """RFC 3339 UTC with a Z, seconds precision (Dakota's date-time style)."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sumsub_datetime(epoch: float) -> str:
+    """Sumsub's 'YYYY-MM-DD HH:MM:SS' (GMT)."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def sumsub_review_datetime(epoch: float) -> str:
+    """Sumsub's review dates: 'YYYY-MM-DD HH:MM:SS+0000'."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S+0000")

@@ -1,0 +1,57 @@
+"""The bounded request journal: one row per API call, oldest dropped past `journal_size`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, Integer, String, Text, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from simulator.core.store import Base
+
+
+class JournalEntry(Base):
+    __tablename__ = "sandbox_journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    api: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    request_id: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "duration_ms": round(self.duration_ms, 3),
+            "request_id": self.request_id,
+            "note": self.note,
+        }
+
+
+def record(session: Session, size: int, **fields: Any) -> None:
+    entry = JournalEntry(**fields)
+    session.add(entry)
+    session.flush()
+    # Prune in batches so most requests pay one INSERT only.
+    if entry.id % 50 == 0:
+        session.execute(delete(JournalEntry).where(JournalEntry.id <= entry.id - size))
+
+
+def entries(session: Session, *, limit: int, api: str | None = None, since_id: int = 0) -> list[dict[str, Any]]:
+    q = select(JournalEntry).where(JournalEntry.id > since_id)
+    if api:
+        q = q.where(JournalEntry.api == api)
+    rows = session.scalars(q.order_by(JournalEntry.id.desc()).limit(limit))
+    return [r.to_dict() for r in reversed(list(rows))]
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(JournalEntry)) or 0)

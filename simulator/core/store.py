@@ -1,0 +1,122 @@
+"""The one store: SQLAlchemy over a SQLite file (default), in-memory SQLite (tests) or PostgreSQL.
+
+Contract: every domain change happens inside `Store.write()`, one transaction that either commits whole or leaves
+nothing. On SQLite a write transaction starts with BEGIN IMMEDIATE, so concurrent writers (threads or worker
+processes on one file) serialize instead of failing on lock upgrades; on PostgreSQL, single-use is enforced by
+conditional UPDATEs whose row locks make the second writer see the first one's commit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import JSON, Float, String, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import StaticPool
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table of the sandbox."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, float: Float}
+
+
+class SandboxState(Base):
+    """Small key/value rows shared by all workers (clock offset, seed, settings changed at run time)."""
+
+    __tablename__ = "sandbox_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def _sqlite_file(url: str) -> str | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return path or None
+
+
+class Store:
+    """Owns the engine; hands out read and write transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = _sqlite_file(url)
+            memory = path is None or path == ":memory:"
+            if not memory and path is not None:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+            if memory:
+                # One shared connection, or every thread would see its own empty database.
+                kwargs["poolclass"] = StaticPool
+            engine = create_engine(url, **kwargs)
+            _install_sqlite_hooks(engine, wal=not memory)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine: Engine = engine
+        self._write_engine: Engine = engine.execution_options(sandbox_immediate=True)
+
+    def create_schema(self) -> None:
+        """Create every table that does not exist yet."""
+        # Import the model modules so their tables are registered on Base.metadata.
+        from simulator.dakota import models as _dakota_models  # noqa: F401
+        from simulator.sumsub import models as _sumsub_models  # noqa: F401
+
+        Base.metadata.create_all(self.engine)
+
+    def drop_schema(self) -> None:
+        Base.metadata.drop_all(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (never blocks writers on SQLite WAL)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits on success, rolls back everything on any exception."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def get_state(self, session: Session, key: str) -> dict[str, Any] | None:
+        row = session.get(SandboxState, key)
+        return dict(row.value) if row is not None else None
+
+    def put_state(self, session: Session, key: str, value: dict[str, Any]) -> None:
+        row = session.get(SandboxState, key)
+        if row is None:
+            session.add(SandboxState(key=key, value=value))
+        else:
+            row.value = value
+
+    def state_keys(self, session: Session) -> list[str]:
+        return list(session.scalars(select(SandboxState.key)))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        if wal:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("sandbox_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

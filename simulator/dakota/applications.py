@@ -1,0 +1,411 @@
+"""Customers and applications: reads, Dakota's response shapes, validation state and derived statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from simulator.core.clock import iso
+from simulator.core.runtime import Runtime
+from simulator.dakota import problems as p
+from simulator.dakota.models import ApiKey, Application, Customer
+
+REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
+IDENTITY_DOCS = (
+    "passport",
+    "drivers_license_front",
+    "drivers_license_back",
+    "residence_permit_front",
+    "residence_permit_back",
+)
+WEALTH_DOCS = (
+    "source_of_wealth",
+    "payslip",
+    "employment_contract",
+    "income_verification_letter",
+    "savings_statement",
+    "crypto_statement",
+    "investment_statement",
+)
+ADDRESS_DOCS = ("proof_of_address", "bank_statement", "utility_bill")
+# The UploadedDocument.document_type enum of Dakota's spec; other individual types are reported as source_of_wealth.
+_UPLOADED_ENUM = {*IDENTITY_DOCS, "source_of_wealth", "bank_statement"}
+INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
+LIST_STATUSES = ("pending", "submitted", "completed")
+
+
+def kyc_status(app: Application | None) -> str:
+    """Dakota's derivation: decision first, then an open application means pending, else not_started."""
+    if app is None:
+        return "not_started"
+    if app.decision == "approved":
+        return "approved"
+    if app.decision in ("declined", "auto_declined"):
+        return "rejected"
+    if app.decision == "withdrawn":
+        return "expired"
+    return "pending"
+
+
+class Applications:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # ------------------------------------------------------------------ lookups
+    def customer(self, session: Session, key: ApiKey, customer_id: str) -> Customer:
+        c = session.get(Customer, customer_id) if len(customer_id) <= 64 else None
+        if c is None or c.organization_id != key.organization_id:
+            raise p.not_found("Customer")
+        return c
+
+    def application_by_token(self, session: Session, application_id: str, token: str | None) -> Application:
+        """X-Application-Token auth: the token is scoped to exactly one application."""
+        if not token:
+            raise p.unauthorized("X-Application-Token header is required for this operation")
+        app = session.get(Application, application_id) if len(application_id) <= 64 else None
+        if app is None:
+            if session.scalar(select(Application.id).where(Application.token == token)) is None:
+                raise p.unauthorized("Invalid application token")
+            raise p.not_found("Application")
+        if app.token != token:
+            raise p.unauthorized("Invalid application token for this application")
+        if self.rt.clock.now(session) >= app.expires_at:
+            raise p.unauthorized("Application token expired")
+        return app
+
+    # ------------------------------------------------------------------ shapes
+    def application_url(self, app: Application) -> str:
+        return f"{self.rt.settings.resolved_base_url}/applications/{app.id}?token={app.token}"
+
+    def customer_dict(self, session: Session, c: Customer) -> dict[str, Any]:
+        app = session.get(Application, c.application_id) if c.application_id else None
+        out: dict[str, Any] = {
+            "id": c.id,
+            "name": c.name,
+            "customer_type": c.customer_type,
+            "kyb_status": c.kyb_status,
+            "kyc_status": kyc_status(app),
+            "kyb_links": [],
+            "provider_statuses": [],
+        }
+        if c.email:
+            out["email"] = c.email
+        if app is not None:
+            out["application_id"] = app.id
+            out["application_status"] = app.status
+            if app.decision:
+                out["decision"] = app.decision
+            out["application_url"] = self.application_url(app)
+        out["created_at"] = int(c.created_at)
+        out["updated_at"] = int(c.updated_at)
+        out["is_sub_client"] = False
+        return out
+
+    def list_item(self, app: Application) -> dict[str, Any]:
+        ind = app.individual
+        out: dict[str, Any] = {
+            "application_id": app.id,
+            "application_type": app.application_type,
+            "application_status": app.status,
+        }
+        if app.decision:
+            out["application_decision"] = app.decision
+        out["individuals"] = [
+            {"id": app.individual_id, "first_name": ind.get("first_name", ""), "last_name": ind.get("last_name", "")}
+        ]
+        out["created_at"] = iso(app.created_at)
+        out["updated_at"] = iso(app.updated_at)
+        if app.submitted_at is not None:
+            out["submitted_at"] = iso(app.submitted_at)
+        return out
+
+    def application_dict(self, session: Session, app: Application, include: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "application_id": app.id,
+            "application_type": app.application_type,
+            "application_status": app.status,
+            "application_created_at": iso(app.created_at),
+            "application_updated_at": iso(app.updated_at),
+            "application_submitted_at": iso(app.submitted_at) if app.submitted_at is not None else None,
+            "application_decision": "declined" if app.decision == "auto_declined" else app.decision,
+            "decision_method": app.decision_method,
+            "decision_rule_version": None,
+            "poa_status": self.poa_status(app),
+        }
+        everything = "all" in include
+        if everything or "entities" in include:
+            out["entities"] = {"primary_individual": self.individual_entity(app)}
+        if everything or "validation" in include:
+            out["validation"] = self.validation(app)
+        if everything or "attestations" in include:
+            out["attestations"] = {
+                t: {"attested_at": iso(v["timestamp"]), "attested_by": v["attested_by"]}
+                for t, v in app.attestations.items()
+            }
+        return out
+
+    def poa_status(self, app: Application) -> str:
+        docs = [d for d in app.documents if d.get("document_type") in ADDRESS_DOCS]
+        if not docs:
+            return "missing"
+        return "approved" if any(d.get("status") == "verified" for d in docs) else "submitted_pending_review"
+
+    def individual_entity(self, app: Application) -> dict[str, Any]:
+        ind = dict(app.individual)
+        out: dict[str, Any] = {"id": app.individual_id}
+        for k in (
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "nationalities",
+            "address",
+            "email_address",
+            "phone_number",
+            "employment_status",
+            "purpose_of_account",
+            "source_of_wealth",
+            "ssn",
+        ):
+            if ind.get(k) not in (None, "", []) or k in ("first_name", "last_name", "address"):
+                out[k] = ind.get(k, "")
+        out["decision"] = app.decision
+        out["decision_reason"] = None
+        out["decision_by"] = None
+        out["decision_at"] = None
+        if app.sumsub:
+            s = app.sumsub
+            review = dict(s.get("review", {}))
+            out["sumsub_verification"] = {
+                "applicant_id": app.individual_id,
+                "provider_applicant_id": s["provider_applicant_id"],
+                "entity_type": "individual",
+                "type": "individual",
+                "decision": None,
+                "review": review,
+                "sumsub_review_status": s.get("sumsub_review_status"),
+            }
+        return out
+
+    # ------------------------------------------------------------------ validation
+    def missing_fields(self, app: Application) -> list[str]:
+        ind = app.individual
+        missing: list[str] = []
+        for k in ("first_name", "last_name", "date_of_birth", "email_address"):
+            if not ind.get(k):
+                missing.append(k)
+        if not ind.get("nationalities"):
+            missing.append("nationalities")
+        addr = ind.get("address") or {}
+        placeholder = app.flags.get("address_placeholder") or addr.get("country") == self.rt.settings.address_placeholder_country
+        if placeholder:
+            missing.append("address")
+        else:
+            for k in ("street1", "city", "country"):
+                if not addr.get(k):
+                    missing.append(f"address.{k}")
+        for k in ("employment_status", "purpose_of_account", "source_of_wealth"):
+            if not ind.get(k):
+                missing.append(k)
+        if self.is_us_person(app) and not ind.get("ssn"):
+            missing.append("ssn")
+        return missing
+
+    def is_us_person(self, app: Application) -> bool:
+        ind = app.individual
+        return "US" in (ind.get("nationalities") or []) or (ind.get("address") or {}).get("country") == "US"
+
+    def missing_documents(self, app: Application) -> list[dict[str, Any]]:
+        types = {d.get("document_type") for d in app.documents}
+        out: list[dict[str, Any]] = []
+        if not types & set(IDENTITY_DOCS):
+            out.append(
+                {
+                    "purpose": "individual_identity",
+                    "accepted_types": ["passport", "drivers_license_front", "residence_permit_front"],
+                    "description": "A government-issued identity document (passport, driver's license or "
+                    "residence permit)",
+                    "required": True,
+                }
+            )
+        if not types & set(WEALTH_DOCS):
+            out.append(
+                {
+                    "purpose": "individual_source_of_wealth",
+                    "accepted_types": ["source_of_wealth"],
+                    "description": "A document evidencing the source of wealth (never transferred from Sumsub)",
+                    "required": True,
+                }
+            )
+        if not types & set(ADDRESS_DOCS):
+            out.append(
+                {
+                    "purpose": "individual_proof_of_address",
+                    "accepted_types": ["bank_statement"],
+                    "description": "Proof of address (optional: without it a $3,000 rolling 7-day limit applies)",
+                    "required": False,
+                }
+            )
+        return out
+
+    def missing_attestations(self, app: Application) -> list[str]:
+        return [t for t in REQUIRED_ATTESTATIONS if t not in app.attestations]
+
+    def validation(self, app: Application) -> dict[str, Any]:
+        fields = self.missing_fields(app)
+        docs_missing = self.missing_documents(app)
+        docs_ready = not any(d["required"] for d in docs_missing)
+        atts = self.missing_attestations(app)
+        details_ready = not fields
+        ready = details_ready and docs_ready and not atts
+        name = " ".join(x for x in (app.individual.get("first_name"), app.individual.get("last_name")) if x)
+        return {
+            "ready": ready,
+            "status_message": self.status_message(fields, docs_missing, atts),
+            "primary_individual": {
+                "id": app.individual_id,
+                "ready": details_ready and docs_ready,
+                "details": {"ready": details_ready, "missing_fields": fields},
+                "documents": {
+                    "uploaded_documents": [
+                        {
+                            "document_id": d["document_id"],
+                            "document_type": d["document_type"]
+                            if d["document_type"] in _UPLOADED_ENUM
+                            else "source_of_wealth",
+                            "status": d["status"],
+                            "uploaded_at": iso(d["uploaded_at"]),
+                        }
+                        for d in app.documents
+                    ],
+                    "missing_documents": docs_missing,
+                    "ready": docs_ready,
+                },
+                "individual_name": name or "Unknown",
+            },
+            "attestations": {
+                "completed": [
+                    {"type": t, "attested_at": iso(v["timestamp"]), "attested_by": v["attested_by"]}
+                    for t, v in app.attestations.items()
+                ],
+                "missing": atts,
+            },
+        }
+
+    @staticmethod
+    def status_message(fields: list[str], docs: list[dict[str, Any]], atts: list[str]) -> str:
+        waiting = []
+        if fields:
+            waiting.append("individual details (" + ", ".join(fields) + ")")
+        req_docs = [d["purpose"] for d in docs if d["required"]]
+        if req_docs:
+            waiting.append("individual documents (" + ", ".join(req_docs) + ")")
+        if atts:
+            waiting.append("attestations (" + ", ".join(atts) + ")")
+        return "Ready to submit" if not waiting else "Waiting on: " + "; ".join(waiting)
+
+    # ------------------------------------------------------------------ lists
+    def list_customers(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
+        rows = list(session.scalars(select(Customer).where(Customer.organization_id == key.organization_id)))
+        apps = {
+            a.id: a
+            for a in session.scalars(select(Application).where(Application.organization_id == key.organization_id))
+        }
+        search = (args.get("search") or "").strip().lower()
+        if search:
+            rows = [
+                c
+                for c in rows
+                if search in c.name.lower() or search in (c.email or "").lower() or search == c.id.lower()
+            ]
+        if args.get("external_id"):
+            rows = [c for c in rows if c.external_id == args["external_id"]]
+        kyb = _csv(args.get("kyb_statuses")) | ({args["kyb_status"]} if args.get("kyb_status") else set())
+        if kyb:
+            rows = [c for c in rows if c.kyb_status in kyb]
+        kyc = _csv(args.get("kyc_statuses"))
+        if kyc:
+            rows = [c for c in rows if kyc_status(apps.get(c.application_id or "")) in kyc]
+        app_statuses = _csv(args.get("application_statuses"))
+        if app_statuses:
+            rows = [c for c in rows if c.application_id in apps and apps[c.application_id].status in app_statuses]
+        sort_by = args.get("sort_by") or "name"
+        sort_dir = args.get("sort_dir") or "asc"
+        if sort_by not in ("application_status", "created_at", "customer_type", "id", "kyb_status", "kyc_status", "name"):
+            raise p.invalid(
+                "sort_by must be one of application_status, created_at, customer_type, id, kyb_status, kyc_status, name",
+                "sort_by",
+            )
+        if sort_dir not in ("asc", "desc"):
+            raise p.invalid("sort_dir must be asc or desc", "sort_dir")
+
+        def sort_key(c: Customer) -> tuple[Any, str]:
+            app = apps.get(c.application_id or "")
+            value: Any = {
+                "application_status": app.status if app else "",
+                "created_at": c.created_at,
+                "customer_type": c.customer_type,
+                "id": c.id,
+                "kyb_status": c.kyb_status,
+                "kyc_status": kyc_status(app),
+                "name": c.name.lower(),
+            }[sort_by]
+            return (value, c.id)
+
+        rows.sort(key=sort_key, reverse=sort_dir == "desc")
+        page, meta = paginate(rows, args, lambda c: c.id)
+        return {"data": [self.customer_dict(session, c) for c in page], "meta": meta}
+
+    def list_applications(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
+        app_type = args.get("type")
+        if app_type is not None and app_type not in ("business", "individual"):
+            raise p.invalid("type must be business or individual", "type")
+        status = args.get("status")
+        if status is not None and status not in LIST_STATUSES:
+            raise p.invalid("status must be one of pending, submitted, completed", "status")
+        q = select(Application).where(Application.organization_id == key.organization_id)
+        rows = list(session.scalars(q))
+        if app_type:
+            rows = [a for a in rows if a.application_type == app_type]
+        if status:
+            rows = [a for a in rows if a.status == status]
+        rows.sort(key=lambda a: (-a.created_at, a.id))
+        page, meta = paginate(rows, args, lambda a: a.id)
+        return {"data": [self.list_item(a) for a in page], "meta": meta}
+
+
+def _csv(raw: str | None) -> set[str]:
+    return {x.strip() for x in raw.split(",") if x.strip()} if raw else set()
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 20
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise p.invalid("limit must be an integer between 1 and 100", "limit")
+    return int(raw)
+
+
+def paginate(rows: list[Any], args: dict[str, str], ident: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Dakota's cursor pagination: `starting_after` / `ending_before` (an id on the page edge) and `limit`."""
+    limit = parse_limit(args.get("limit"))
+    after, before = args.get("starting_after"), args.get("ending_before")
+    if after and before:
+        raise p.invalid("starting_after and ending_before cannot be combined", "starting_after")
+    ids = [ident(r) for r in rows]
+    start, end = 0, len(rows)
+    if after:
+        if after not in ids:
+            raise p.invalid(f"starting_after: no item with id {after!r}", "starting_after")
+        start = ids.index(after) + 1
+        end = min(len(rows), start + limit)
+    elif before:
+        if before not in ids:
+            raise p.invalid(f"ending_before: no item with id {before!r}", "ending_before")
+        end = ids.index(before)
+        start = max(0, end - limit)
+    else:
+        end = min(len(rows), limit)
+    meta = {"total_count": len(rows), "has_more_after": end < len(rows), "has_more_before": start > 0}
+    return rows[start:end], meta

@@ -1,0 +1,116 @@
+"""`x-idempotency-key` on POSTs: replay the first response, 422 on another body, 409 while in flight.
+
+Records are per API key, live for the idempotency window on the simulated clock, and hold a lease in wall time
+so a worker killed mid-request does not block retries forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from simulator.core.runtime import Runtime
+from simulator.dakota import problems as p
+from simulator.dakota.models import IdempotencyRecord
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict[str, Any]
+
+
+def parse_key(raw: str | None) -> str:
+    """Required on POST and must be a UUID (Dakota rejects other formats)."""
+    if raw is None or raw.strip() == "":
+        raise p.invalid(
+            "Missing x-idempotency-key header: POST requests require a unique UUID", "x-idempotency-key", "required"
+        )
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise p.invalid(
+            "Invalid x-idempotency-key: must be a UUID (e.g. 123e4567-e89b-12d3-a456-426614174000)",
+            "x-idempotency-key",
+            "invalid_format",
+        ) from None
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class Idempotency:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def begin(self, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
+        """Claim the key (own transaction, committed at once), or say what the first request got."""
+        for _attempt in range(3):
+            try:
+                return self._begin_once(api_key, key, method, path, digest)
+            except IntegrityError:
+                continue  # another worker inserted the same key first: read it on the next pass
+        raise p.DakotaProblem(409, "A request with this x-idempotency-key is already in progress")
+
+    def _begin_once(self, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
+        s = self.rt.settings
+        with self.rt.store.write() as session:
+            now = self.rt.clock.now(session)
+            wall = self.rt.clock.wall()
+            rec = session.get(IdempotencyRecord, (api_key, key))
+            if rec is not None and now - rec.created_at > s.idempotency_window_seconds:
+                session.delete(rec)
+                session.flush()
+                rec = None
+            if rec is None:
+                session.add(
+                    IdempotencyRecord(
+                        api_key=api_key,
+                        idempotency_key=key,
+                        method=method,
+                        path=path,
+                        body_sha256=digest,
+                        state="in_flight",
+                        created_at=now,
+                        lease_until=wall + s.idempotency_lease_seconds,
+                    )
+                )
+                session.flush()
+                return None
+            if rec.body_sha256 != digest or rec.path != path or rec.method != method:
+                raise p.DakotaProblem(
+                    422,
+                    "x-idempotency-key was already used with a different request body or path; "
+                    "use a fresh key per logical operation",
+                    errors=[
+                        {"field": "x-idempotency-key", "message": "reused with a different request", "code": "reused"}
+                    ],
+                )
+            if rec.state == "done" and rec.response is not None and rec.status_code is not None:
+                return Replay(rec.status_code, dict(rec.response))
+            if rec.lease_until > wall:
+                raise p.DakotaProblem(
+                    409, "A request with this x-idempotency-key is still in progress; retry after it completes"
+                )
+            rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
+            return None
+
+    def finish(self, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
+        with self.rt.store.write() as session:
+            rec = session.get(IdempotencyRecord, (api_key, key))
+            if rec is not None:
+                rec.state = "done"
+                rec.status_code = status
+                rec.response = body
+
+    def release(self, api_key: str, key: str) -> None:
+        """Forget an in-flight claim whose request failed before producing a response."""
+        with self.rt.store.write() as session:
+            rec = session.get(IdempotencyRecord, (api_key, key))
+            if rec is not None and rec.state == "in_flight":
+                session.delete(rec)

@@ -1,0 +1,250 @@
+"""`POST /customers/bulk-import-sumsub-tokens`: redeem each token at Sumsub, create customer and application.
+
+Each row is its own transaction: the token is spent, the Sumsub applicant, customer and application are created,
+or nothing is. A failed row never rolls back a successful one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from simulator.core.runtime import Runtime
+from simulator.dakota import auth
+from simulator.dakota import problems as p
+from simulator.dakota.applications import Applications
+from simulator.dakota.idempotency import Idempotency, body_hash, parse_key
+from simulator.dakota.mapping import MappedIndividual, map_applicant
+from simulator.dakota.models import ApiKey, Application, Customer
+from simulator.sumsub.errors import SumsubError
+from simulator.sumsub.models import IdDoc, SumsubClient
+from simulator.sumsub.service import ShareTokenError, SumsubService
+
+MAX_TOKENS = 100
+APPLICATION_TTL_SECONDS = 30 * 24 * 3600
+PERMISSION_DETAIL = "Token import requires manage_compliance_applications"
+
+
+class RowFailure(Exception):
+    def __init__(self, error: str, name: str = "Unknown") -> None:
+        super().__init__(error)
+        self.error = error
+        self.name = name
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def parse_tokens(raw: bytes) -> list[str]:
+    """The request body `{"tokens": [1..100 strings]}`; anything else is a 400 naming the field."""
+    if not raw.strip():
+        raise p.invalid("Request body is required: {\"tokens\": [\"<share token>\", ...]}", "tokens", "required")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise p.invalid("Request body must be valid JSON", "body", "invalid_json") from None
+    if not isinstance(body, dict):
+        raise p.invalid("Request body must be a JSON object with a tokens array", "body", "invalid_type")
+    if "tokens" not in body:
+        raise p.invalid("tokens is required", "tokens", "required")
+    tokens = body["tokens"]
+    if not isinstance(tokens, list):
+        raise p.invalid("tokens must be an array of strings", "tokens", "invalid_type")
+    if not tokens:
+        raise p.invalid("Request body must contain at least one item", "tokens", "min_items")
+    if len(tokens) > MAX_TOKENS:
+        raise p.invalid(
+            f"tokens must contain at most {MAX_TOKENS} items (got {len(tokens)}); split the batch",
+            "tokens",
+            "max_items",
+        )
+    for i, t in enumerate(tokens):
+        if not isinstance(t, str):
+            raise p.invalid(f"tokens[{i}] must be a string", f"tokens[{i}]", "invalid_type")
+    return list(tokens)
+
+
+_ROW_ERRORS = {
+    "expired": "Failed to redeem share token: Share token expired",
+    "used": "Tokens are single-use: this share token was already redeemed",
+    "wrong_client": "Failed to redeem share token: the token was not issued for Dakota's Sumsub client "
+    "({client}); tokens cannot be redirected to other recipients",
+    "not_approved": "Failed to redeem share token: the donor's applicant is not approved "
+    "(Sumsub error 10507 reusable-kyc-not-approved-applicant)",
+    "not_active": "Failed to redeem share token: the donor's applicant is not active "
+    "(Sumsub error 10508 reusable-kyc-not-active-applicant)",
+    "incompatible": "Sumsub error 10513: the donor's verification data isn't compatible with Dakota's "
+    "requirements ({detail}); no applicant was created",
+}
+
+
+def row_error(err: ShareTokenError, client_id: str) -> str:
+    template = _ROW_ERRORS.get(err.reason)
+    if template is None:
+        return f"Failed to redeem share token: {err.description}"
+    return template.format(client=client_id, detail=err.description)
+
+
+class BulkImporter:
+    def __init__(self, rt: Runtime, sumsub: SumsubService, apps: Applications) -> None:
+        self.rt = rt
+        self.sumsub = sumsub
+        self.apps = apps
+        self.idempotency = Idempotency(rt)
+
+    def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
+        """Auth → permission → idempotency header → body → idempotent execution."""
+        with self.rt.store.read() as session:
+            key = auth.authenticate(session, api_key)
+            auth.require(key, auth.MANAGE_COMPLIANCE_APPLICATIONS, PERMISSION_DETAIL)
+        idem = parse_key(idempotency_key)
+        tokens = parse_tokens(raw_body)
+        replay = self.idempotency.begin(key.key, idem, "POST", path, body_hash(raw_body))
+        if replay is not None:
+            return BulkResult(replay.status, replay.body, replayed=True)
+        try:
+            body = self.import_tokens(key, tokens)
+        except BaseException:
+            self.idempotency.release(key.key, idem)
+            raise
+        self.idempotency.finish(key.key, idem, 200, body)
+        return BulkResult(200, body)
+
+    def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
+        results = [self.import_one(key, t) for t in tokens]
+        ok = sum(1 for r in results if r["success"])
+        return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
+
+    def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
+        """One row, one transaction: success with ids, or a failure that left nothing behind."""
+        client_id = self.rt.settings.dakota_client_id
+        try:
+            with self.rt.store.write() as session:
+                return self._import_in(session, key, token)
+        except ShareTokenError as err:
+            return {"name": "Unknown", "success": False, "error": row_error(err, client_id)}
+        except RowFailure as fail:
+            return {"name": fail.name, "success": False, "error": fail.error}
+        except SumsubError as err:
+            return {"name": "Unknown", "success": False, "error": f"Failed to redeem share token: {err.description}"}
+
+    def _import_in(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
+        settings = self.rt.settings
+        recipient = session.get(SumsubClient, settings.dakota_client_id)
+        if recipient is None:
+            raise RowFailure(f"Dakota's Sumsub client {settings.dakota_client_id} is not configured")
+        red = self.sumsub.redeem(
+            session, recipient, token, level_name=settings.dakota_level_name, rechecks=True, scope="dakotaImport"
+        )
+        applicant = self.sumsub.applicant_dict(session, red.applicant)
+        if red.applicant.type != "individual":
+            info = red.applicant.info or {}
+            name = info.get("companyName") or red.applicant.external_user_id
+            raise RowFailure(
+                "Token sharing supports individual applicants only; this token shares a company applicant",
+                name=f"{name} (from Sumsub)" if name else "Unknown",
+            )
+        images = [
+            {
+                "idDocType": d.id_doc_type,
+                "idDocSubType": d.id_doc_sub_type,
+                "imageId": d.image_id,
+                "country": d.country,
+            }
+            for d in session.scalars(
+                select(IdDoc).where(IdDoc.applicant_id == red.applicant.id).order_by(IdDoc.image_id)
+            )
+        ]
+        mapped = map_applicant(applicant, images, settings.address_placeholder_country)
+        customer, app = self._create(session, key, mapped, applicant, red.documents_requested)
+        return {"name": customer.name, "success": True, "customer_id": customer.id, "application_id": app.id}
+
+    def _create(
+        self,
+        session: Session,
+        key: ApiKey,
+        mapped: MappedIndividual,
+        applicant: dict[str, Any],
+        documents_requested: bool,
+    ) -> tuple[Customer, Application]:
+        ids = self.rt.ids
+        now = self.rt.clock.now(session)
+        customer = Customer(
+            id=ids.ksuid(now),
+            organization_id=key.organization_id,
+            name=mapped.customer_name(),
+            email=mapped.email_address,
+            customer_type="individual",
+            kyb_status="pending",
+            source="sumsub_import",
+            created_at=now,
+            updated_at=now,
+        )
+        review = applicant.get("review", {})
+        result = review.get("reviewResult") or {}
+        review_snake: dict[str, Any] = {
+            "review_id": review.get("reviewId"),
+            "attempt_id": review.get("attemptId"),
+            "attempt_cnt": review.get("attemptCnt", 0),
+            "level_name": review.get("levelName"),
+            "create_date": _iso_from_sumsub(review.get("createDate")),
+            "review_date": _iso_from_sumsub(review.get("reviewDate")),
+            "review_status": review.get("reviewStatus", "init"),
+        }
+        if result:
+            review_snake["review_result"] = {"review_answer": result.get("reviewAnswer")}
+        app = Application(
+            id=ids.ksuid(now),
+            organization_id=key.organization_id,
+            customer_id=customer.id,
+            application_type="individual",
+            status="pending",
+            token=ids.secret(43),
+            individual_id=ids.ksuid(now),
+            individual={**mapped.entity_fields(), "roles": ["individual"]},
+            sumsub={
+                "provider_applicant_id": applicant["id"],
+                "review": review_snake,
+                "sumsub_review_status": "documents_requested" if documents_requested else "approved",
+            },
+            documents=[
+                {
+                    "document_id": ids.ksuid(now),
+                    "document_type": d.document_type,
+                    "status": "uploaded" if documents_requested else "verified",
+                    "uploaded_at": now,
+                    "source": "sumsub",
+                    "country": d.country,
+                    "id_number": d.id_number,
+                    "valid_until": d.valid_until,
+                    "sumsub_image_id": d.image_id,
+                }
+                for d in mapped.documents
+            ],
+            attestations={},
+            flags={"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
+            created_at=now,
+            updated_at=now,
+            expires_at=now + APPLICATION_TTL_SECONDS,
+        )
+        customer.application_id = app.id
+        session.add(customer)
+        session.flush()
+        session.add(app)
+        session.flush()
+        return customer, app
+
+
+def _iso_from_sumsub(value: Any) -> str | None:
+    """'2024-09-10 15:25:02+0000' → '2024-09-10T15:25:02Z'."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    return value[:10] + "T" + value[11:19] + "Z"

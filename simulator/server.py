@@ -1,0 +1,53 @@
+"""Serving the sandbox on gunicorn (a production WSGI server), one or more worker processes."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from simulator.settings import Settings
+
+SALT_ENV = "SANDBOX_WORKER_SALT"
+
+
+class SandboxServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn application: the master prepares the store, each worker builds its own app after fork."""
+
+    def __init__(self, settings: Settings, *, threads: int = 8, quiet: bool = False) -> None:
+        self.settings = settings
+        self.threads = threads
+        self.quiet = quiet
+        super().__init__()
+
+    def load_config(self) -> None:
+        cfg = {
+            "bind": f"{self.settings.host}:{self.settings.port}",
+            "workers": self.settings.workers,
+            "worker_class": "gthread",
+            "threads": self.threads,
+            "timeout": 120,
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "accesslog": None if self.quiet else "-",
+            "errorlog": "-",
+            "loglevel": "warning" if self.quiet else "info",
+            "post_fork": _post_fork,
+        }
+        for key, value in cfg.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from simulator.app import create_app
+
+        return create_app(self.settings, prepare=False)
+
+
+def _post_fork(_server: Any, worker: Any) -> None:
+    # Seeded id streams must differ per worker, or two workers would mint the same ids.
+    os.environ[SALT_ENV] = str(worker.age)
+
+
+def serve(settings: Settings, *, quiet: bool = False) -> None:
+    SandboxServer(settings, quiet=quiet).run()

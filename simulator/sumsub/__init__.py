@@ -1,0 +1,1 @@
+"""The Sumsub fake: donor and recipient sides of Reusable KYC, with Sumsub's request signing and errors."""

@@ -1,0 +1,760 @@
+"""The Sumsub backend: workspaces, applicants, documents, review, share tokens and their redemption.
+
+No Flask here. Every public method takes an open store session (one transaction) and raises `SumsubError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
+from simulator.core.runtime import Runtime
+from simulator.sumsub import errors as e
+from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
+from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
+from simulator.sumsub.signing import signature, signatures_match
+
+MAX_TOKEN_LENGTH = 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
+REVIEW_ANSWERS = ("GREEN", "RED")
+REJECT_TYPES = ("FINAL", "RETRY")
+INFO_STRING_FIELDS = (
+    "firstName",
+    "firstNameEn",
+    "middleName",
+    "middleNameEn",
+    "lastName",
+    "lastNameEn",
+    "legalName",
+    "gender",
+    "dob",
+    "placeOfBirth",
+    "placeOfBirthEn",
+    "countryOfBirth",
+    "stateOfBirth",
+    "country",
+    "nationality",
+    "tin",
+    "phone",
+    "email",
+)
+ADDRESS_FIELDS = (
+    "street",
+    "streetEn",
+    "subStreet",
+    "subStreetEn",
+    "buildingName",
+    "buildingNumber",
+    "flatNumber",
+    "town",
+    "townEn",
+    "state",
+    "stateEn",
+    "postCode",
+    "country",
+    "formattedAddress",
+)
+DOC_META_FIELDS = (
+    "idDocType",
+    "idDocSubType",
+    "country",
+    "firstName",
+    "firstNameEn",
+    "middleName",
+    "lastName",
+    "lastNameEn",
+    "issuedDate",
+    "validUntil",
+    "number",
+    "dob",
+    "placeOfBirth",
+)
+
+
+class ShareTokenError(e.SumsubError):
+    """A share-token failure, with a machine reason the Dakota importer turns into its row text."""
+
+    def __init__(self, reason: str, error: e.SumsubError) -> None:
+        super().__init__(
+            error.description,
+            status=error.status,
+            error_code=error.error_code,
+            error_name=error.error_name,
+            type_=error.type_,
+        )
+        self.reason = reason
+
+
+@dataclass
+class Redemption:
+    """What redeeming a share token produced in the recipient's workspace."""
+
+    applicant: Applicant
+    donor: Applicant
+    documents_requested: bool
+
+
+def java_date(epoch: float) -> str:
+    """The date format of Sumsub's Java error texts: 'Tue Dec 02 08:27:46 UTC 2025'."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+
+
+class SumsubService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # ------------------------------------------------------------------ auth
+    def authenticate(
+        self,
+        session: Session,
+        *,
+        app_token: str | None,
+        ts: str | None,
+        sig: str | None,
+        method: str,
+        path_with_query: str,
+        body: bytes,
+    ) -> SumsubClient:
+        """Check the X-App-* headers; 401 with 4000 / 4003 / 4004 as Sumsub answers."""
+        if not app_token:
+            raise e.SumsubError(
+                "App token is required (X-App-Token header is missing)",
+                status=401,
+                error_code=4000,
+                error_name="app-token-invalid-format",
+            )
+        client = session.scalar(select(SumsubClient).where(SumsubClient.app_token == app_token))
+        if client is None:
+            raise e.SumsubError(
+                "App token is invalid: no such token", status=401, error_code=4000, error_name="app-token-invalid-format"
+            )
+        if not ts or not ts.strip().isdigit():
+            raise e.SumsubError(
+                "X-App-Access-Ts doesn't match to the number of seconds since Unix Epoch in UTC",
+                status=401,
+                error_code=4004,
+                error_name="app-token-request-expired",
+            )
+        window = self.rt.settings.signature_window_seconds
+        if abs(self.rt.clock.wall() - int(ts)) > window:
+            raise e.SumsubError(
+                f"Request signature expired: X-App-Access-Ts {ts} is more than {window}s from server time",
+                status=401,
+                error_code=4004,
+                error_name="app-token-request-expired",
+            )
+        expected = signature(client.secret_key, ts.strip(), method, path_with_query, body)
+        if not sig or not signatures_match(expected, sig):
+            raise e.SumsubError(
+                "Request signature mismatch", status=401, error_code=4003, error_name="app-token-signature-mismatch"
+            )
+        return client
+
+    # ------------------------------------------------------------------ levels
+    def level(self, session: Session, name: str) -> Level:
+        lvl = session.get(Level, name)
+        if lvl is None:
+            raise e.bad_request(f"Level '{name}' not found")
+        return lvl
+
+    # ------------------------------------------------------------------ applicants
+    def create_applicant(
+        self, session: Session, client: SumsubClient, level_name: str | None, body: Any
+    ) -> Applicant:
+        if not level_name:
+            raise e.bad_request("levelName query parameter is required")
+        level = self.level(session, level_name)
+        if not isinstance(body, dict):
+            raise e.bad_request("Request body must be a JSON object")
+        ext = body.get("externalUserId")
+        if not isinstance(ext, str) or not ext.strip() or len(ext) > 256:
+            raise e.bad_request("externalUserId is required: a non-empty string of at most 256 characters")
+        existing = session.scalar(
+            select(Applicant).where(Applicant.client_id == client.client_id, Applicant.external_user_id == ext)
+        )
+        if existing is not None:
+            raise e.SumsubError(
+                f"Applicant with external user id '{ext}' already exists: {existing.id}", status=409
+            )
+        a_type = body.get("type", "individual")
+        if a_type not in ("individual", "company"):
+            raise e.bad_request("type must be 'individual' or 'company'")
+        fixed_info = _clean_info(body.get("fixedInfo", {}), "fixedInfo")
+        email = _opt_str(body.get("email"), "email")
+        phone = _opt_str(body.get("phone"), "phone")
+        lang = _opt_str(body.get("lang"), "lang")
+        now = self.rt.clock.now(session)
+        applicant = Applicant(
+            id=self.rt.ids.sumsub_id(),
+            client_id=client.client_id,
+            external_user_id=ext,
+            inspection_id=self.rt.ids.sumsub_id(),
+            level_name=level.name,
+            type=a_type,
+            email=email,
+            phone=phone,
+            lang=lang,
+            info={},
+            fixed_info=fixed_info,
+            review=self._new_review(level.name, now),
+            steps={},
+            questionnaires=[],
+            active=1,
+            created_at=now,
+        )
+        session.add(applicant)
+        session.flush()
+        return applicant
+
+    def _new_review(self, level_name: str, now: float) -> dict[str, Any]:
+        return {
+            "reviewId": self.rt.ids.review_id(),
+            "attemptId": self.rt.ids.review_id(),
+            "attemptCnt": 0,
+            "levelName": level_name,
+            "createDate": sumsub_review_datetime(now),
+            "reviewStatus": "init",
+            "priority": 0,
+        }
+
+    def get_applicant(self, session: Session, client: SumsubClient, applicant_id: str) -> Applicant:
+        a = session.get(Applicant, applicant_id) if len(applicant_id) <= 64 else None
+        if a is None or a.client_id != client.client_id:
+            raise e.not_found()
+        return a
+
+    def get_by_external_id(self, session: Session, client: SumsubClient, external_user_id: str) -> Applicant:
+        a = session.scalar(
+            select(Applicant).where(
+                Applicant.client_id == client.client_id, Applicant.external_user_id == external_user_id
+            )
+        )
+        if a is None:
+            raise e.not_found()
+        return a
+
+    def applicant_dict(self, session: Session, a: Applicant) -> dict[str, Any]:
+        level = session.get(Level, a.level_name)
+        client = session.get(SumsubClient, a.client_id)
+        out: dict[str, Any] = {
+            "id": a.id,
+            "createdAt": sumsub_datetime(a.created_at),
+            "key": client.key if client else "",
+            "clientId": a.client_id,
+            "inspectionId": a.inspection_id,
+            "externalUserId": a.external_user_id,
+        }
+        if a.email:
+            out["email"] = a.email
+        if a.phone:
+            out["phone"] = a.phone
+        if a.lang:
+            out["lang"] = a.lang
+        out["applicantPlatform"] = "API"
+        if a.fixed_info:
+            out["fixedInfo"] = copy.deepcopy(a.fixed_info)
+        out["info"] = copy.deepcopy(a.info)
+        out["requiredIdDocs"] = {"docSets": copy.deepcopy(level.doc_sets) if level else []}
+        out["review"] = copy.deepcopy(a.review)
+        if a.questionnaires:
+            out["questionnaires"] = copy.deepcopy(a.questionnaires)
+        out["type"] = a.type
+        return out
+
+    def status_dict(self, a: Applicant) -> dict[str, Any]:
+        keys = (
+            "reviewId",
+            "attemptId",
+            "attemptCnt",
+            "levelName",
+            "createDate",
+            "reviewDate",
+            "reviewResult",
+            "reviewStatus",
+            "priority",
+        )
+        return {k: copy.deepcopy(a.review[k]) for k in keys if k in a.review}
+
+    def required_id_docs_status(self, session: Session, a: Applicant) -> dict[str, Any]:
+        level = self.level(session, a.level_name)
+        out: dict[str, Any] = {}
+        for step in level.step_types():
+            out[step] = copy.deepcopy(a.steps.get(step))
+        return out
+
+    # ------------------------------------------------------------------ documents
+    def add_id_doc(
+        self,
+        session: Session,
+        client: SumsubClient,
+        applicant_id: str,
+        metadata: Any,
+        content: bytes | None,
+        file_name: str | None,
+        content_type: str | None,
+    ) -> tuple[dict[str, Any], int]:
+        """Attach one document image; returns the metadata Sumsub echoes and the new X-Image-Id."""
+        a = self.get_applicant(session, client, applicant_id)
+        if not isinstance(metadata, dict):
+            raise e.bad_request("metadata part is required: a JSON object with idDocType and country")
+        doc_type = metadata.get("idDocType")
+        if doc_type not in ALL_DOC_TYPES:
+            raise e.bad_request(f"idDocType must be one of {', '.join(ALL_DOC_TYPES)}")
+        sub_type = metadata.get("idDocSubType")
+        if sub_type is not None and sub_type not in SUB_TYPES:
+            raise e.bad_request(f"idDocSubType must be one of {', '.join(SUB_TYPES)}")
+        country = metadata.get("country")
+        if doc_type in IDENTITY_TYPES and (not isinstance(country, str) or len(country) != 3):
+            raise e.bad_request("country is required for identity documents: an ISO 3166-1 alpha-3 code")
+        for k in DOC_META_FIELDS:
+            if k in metadata and metadata[k] is not None and not isinstance(metadata[k], str):
+                raise e.bad_request(f"metadata.{k} must be a string")
+        if content is None:
+            raise e.bad_request("content part is required: the document image")
+        if len(content) == 0:
+            raise e.SumsubError("Empty file", status=400, error_code=1003, error_name="empty-file")
+        if len(content) > MAX_FILE_BYTES:
+            raise e.SumsubError("File is too big", status=400, error_code=1002, error_name="file-too-big")
+        if a.review.get("reviewStatus") == "completed" and a.review.get("reviewResult", {}).get(
+            "reviewRejectType"
+        ) == "FINAL":
+            raise e.SumsubError(
+                "Applicant has a final reject", status=409, error_code=1009, error_name="applicant-with-final-reject"
+            )
+        level = self.level(session, a.level_name)
+        step = STEP_OF_TYPE.get(doc_type)
+        step_def = level.step(step) if step else None
+        if step_def is None or doc_type not in step_def.get("types", []):
+            raise e.SumsubError(
+                f"Document type {doc_type} is not in the required documents of level {a.level_name}",
+                status=409,
+                error_code=1010,
+                error_name="doc-type-not-in-req-docs",
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        for doc in session.scalars(select(IdDoc).where(IdDoc.applicant_id == a.id)):
+            if doc.meta.get("sha256") == digest:
+                raise e.SumsubError(
+                    "Duplicate document", status=409, error_code=1000, error_name="duplicate-document"
+                )
+        clean = {k: metadata[k] for k in DOC_META_FIELDS if metadata.get(k) is not None}
+        image_id = self.rt.ids.image_id()
+        while session.get(IdDoc, image_id) is not None:
+            image_id = self.rt.ids.image_id()
+        session.add(
+            IdDoc(
+                image_id=image_id,
+                applicant_id=a.id,
+                id_doc_type=doc_type,
+                id_doc_sub_type=sub_type,
+                country=country if isinstance(country, str) else None,
+                meta={**clean, "sha256": digest, "size": len(content)},
+                file_name=file_name,
+                content_type=content_type,
+                content=content,
+                created_at=self.rt.clock.now(session),
+            )
+        )
+        self._record_doc(a, step or "IDENTITY", clean, image_id)
+        return clean, image_id
+
+    def _record_doc(self, a: Applicant, step: str, meta: dict[str, Any], image_id: int) -> None:
+        """Fold an upload into `info` (as Sumsub's extraction would) and the step's status."""
+        info = copy.deepcopy(a.info)
+        doc_type = meta["idDocType"]
+        if doc_type in IDENTITY_TYPES:
+            docs = [d for d in info.get("idDocs", []) if d.get("idDocType") != doc_type]
+            merged = next((d for d in info.get("idDocs", []) if d.get("idDocType") == doc_type), {})
+            merged = {**merged, **{k: v for k, v in meta.items() if k != "idDocSubType"}}
+            for k in ("firstName", "lastName"):
+                if k in merged and f"{k}En" not in merged:
+                    merged[f"{k}En"] = merged[k]
+            docs.append(merged)
+            info["idDocs"] = docs
+            for k in ("firstName", "firstNameEn", "middleName", "lastName", "lastNameEn", "dob", "placeOfBirth"):
+                if merged.get(k) and not info.get(k):
+                    info[k] = merged[k]
+            if merged.get("country"):
+                info.setdefault("country", merged["country"])
+                if doc_type == "PASSPORT":
+                    info.setdefault("nationality", merged["country"])
+        a.info = info
+        steps = copy.deepcopy(a.steps)
+        cur = steps.get(step) or {"idDocType": doc_type, "imageIds": [], "imageReviewResults": {}}
+        if meta.get("country"):
+            cur["country"] = meta["country"]
+        cur["idDocType"] = doc_type
+        cur["imageIds"] = [*cur.get("imageIds", []), image_id]
+        cur.setdefault("imageReviewResults", {})[str(image_id)] = {}
+        steps[step] = cur
+        a.steps = steps
+
+    # ------------------------------------------------------------------ review
+    def test_completed(self, session: Session, client: SumsubClient, applicant_id: str, body: Any) -> None:
+        """Sandbox review: `{reviewAnswer, rejectLabels, reviewRejectType?, clientComment?, moderationComment?}`."""
+        a = self.get_applicant(session, client, applicant_id)
+        if not isinstance(body, dict):
+            raise e.bad_request("Request body must be a JSON object")
+        answer = body.get("reviewAnswer")
+        if answer not in REVIEW_ANSWERS:
+            raise e.bad_request("reviewAnswer is required: GREEN or RED")
+        labels = body.get("rejectLabels")
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise e.bad_request("rejectLabels is required: a list of strings (empty for GREEN)")
+        result: dict[str, Any] = {"reviewAnswer": answer}
+        if answer == "RED":
+            reject_type = body.get("reviewRejectType", "RETRY")
+            if reject_type not in REJECT_TYPES:
+                raise e.bad_request("reviewRejectType must be FINAL or RETRY")
+            result["rejectLabels"] = labels
+            result["reviewRejectType"] = reject_type
+            for k in ("clientComment", "moderationComment"):
+                if isinstance(body.get(k), str):
+                    result[k] = body[k]
+        self.complete_review(session, a, result)
+
+    def complete_review(self, session: Session, a: Applicant, result: dict[str, Any]) -> None:
+        now = self.rt.clock.now(session)
+        review = copy.deepcopy(a.review)
+        review["attemptCnt"] = int(review.get("attemptCnt", 0)) + 1
+        review["reviewStatus"] = "completed"
+        review["reviewResult"] = result
+        review["reviewDate"] = sumsub_review_datetime(now)
+        review.setdefault("createDate", sumsub_review_datetime(now))
+        a.review = review
+        steps = copy.deepcopy(a.steps)
+        for step in steps.values():
+            if step is None:
+                continue
+            step["reviewResult"] = {"reviewAnswer": result["reviewAnswer"]}
+            for img in step.get("imageReviewResults", {}):
+                step["imageReviewResults"][img] = {"reviewAnswer": result["reviewAnswer"]}
+        a.steps = steps
+
+    def sdk_access_token(self, session: Session, client: SumsubClient, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise e.bad_request("Request body must be a JSON object")
+        user_id = body.get("userId")
+        level_name = body.get("levelName")
+        if not isinstance(user_id, str) or not user_id:
+            raise e.bad_request("userId is required")
+        if not isinstance(level_name, str) or not level_name:
+            raise e.bad_request("levelName is required")
+        self.level(session, level_name)
+        ttl = body.get("ttlInSecs", 600)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+            raise e.bad_request("ttlInSecs must be a positive integer")
+        return {"token": f"_act-sbx-jwt-{self.rt.ids.hex(40)}", "userId": user_id}
+
+    # ------------------------------------------------------------------ share tokens
+    def generate_share_token(
+        self, session: Session, client: SumsubClient, applicant_id: Any, for_client_id: Any, ttl: Any
+    ) -> dict[str, Any]:
+        """Mint a single-use share token of the donor's applicant for `forClientId`."""
+        if not isinstance(applicant_id, str) or not applicant_id:
+            raise e.bad_request("applicantId is required")
+        if not isinstance(for_client_id, str) or not for_client_id:
+            raise e.bad_request("forClientId is required")
+        if ttl is None:
+            ttl = self.rt.settings.share_token_default_ttl
+        if isinstance(ttl, str) and ttl.strip().lstrip("-").isdigit():
+            ttl = int(ttl)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+            raise e.bad_request("ttlInSecs must be a positive integer number of seconds")
+        a = self.get_applicant(session, client, applicant_id)
+        partner = session.get(Partnership, (client.client_id, for_client_id))
+        if partner is None:
+            raise e.reuse_error(10501, f"Client '{for_client_id}' is not in your partners list")
+        now = self.rt.clock.now(session)
+        token = self.rt.ids.share_token(self.rt.settings.resolved_base_url)
+        session.add(
+            ShareToken(
+                token=token,
+                donor_client_id=client.client_id,
+                applicant_id=a.id,
+                for_client_id=for_client_id,
+                ttl_seconds=ttl,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        return {"token": token, "forClientId": for_client_id}
+
+    def redeem(
+        self,
+        session: Session,
+        recipient: SumsubClient,
+        token: Any,
+        *,
+        level_name: str,
+        user_id: str | None = None,
+        rechecks: bool = True,
+        scope: str = "reuse",
+    ) -> Redemption:
+        """Redeem a share token into the recipient's workspace: a new applicant with the donor's data.
+
+        Order: token validity (401s), scope, single use, expiry; then with `rechecks` (the reuse endpoint, and
+        Dakota's import) the donor must be approved and active and hold a document type the level accepts
+        (10513). Nothing is written unless every check passes; the token is spent by a conditional UPDATE.
+        """
+        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
+            raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
+        row = session.get(ShareToken, token)
+        if row is None:
+            raise ShareTokenError("unknown", e.token_invalid("share token is not recognised"))
+        if row.for_client_id != recipient.client_id:
+            raise ShareTokenError(
+                "wrong_client",
+                e.reuse_error(10502, "Partner id extracted from the share token is invalid for this client"),
+            )
+        now = self.rt.clock.now(session)
+        jti = _token_jti(token)
+        if row.redeemed_at is not None:
+            raise ShareTokenError(
+                "used",
+                e.token_invalid(
+                    f"Token {jti} is invalid now: already used at {java_date(row.redeemed_at)} [source: null]"
+                ),
+            )
+        if now >= row.expires_at:
+            raise ShareTokenError(
+                "expired",
+                e.token_invalid(
+                    f"Token {jti} is invalid now: created at {java_date(row.created_at)} with ttl "
+                    f"{row.ttl_seconds} but accessed at {java_date(now)} [source: null]"
+                ),
+            )
+        donor = session.get(Applicant, row.applicant_id)
+        if donor is None:
+            raise ShareTokenError("unknown", e.token_invalid("the shared applicant no longer exists"))
+        level = self.level(session, level_name)
+        if rechecks:
+            if not donor.active:
+                raise ShareTokenError(
+                    "not_active", e.reuse_error(10508, "Applicant is not active and cannot be reused")
+                )
+            review = donor.review
+            if review.get("reviewStatus") != "completed" or review.get("reviewResult", {}).get("reviewAnswer") != (
+                "GREEN"
+            ):
+                raise ShareTokenError(
+                    "not_approved",
+                    e.reuse_error(10507, "Applicant is not approved and cannot be reused"),
+                )
+        plan = self._plan_copy(session, donor, level)
+        if rechecks and plan.incompatible:
+            raise ShareTokenError(
+                "incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}")
+            )
+        spent = session.execute(
+            update(ShareToken)
+            .where(ShareToken.token == token, ShareToken.redeemed_at.is_(None))
+            .values(redeemed_at=now, redeemed_by=recipient.client_id)
+        )
+        if getattr(spent, "rowcount", 0) != 1:
+            raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
+        new = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope)
+        session.execute(
+            update(ShareToken).where(ShareToken.token == token).values(redeemed_applicant_id=new.id)
+        )
+        return Redemption(applicant=new, donor=donor, documents_requested=plan.documents_requested)
+
+    def token_status(self, session: Session, token: str) -> dict[str, Any] | None:
+        """The control plane's view of a token (never exposed on the Sumsub API)."""
+        row = session.get(ShareToken, token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if row is None:
+            return None
+        now = self.rt.clock.now(session)
+        state = "redeemed" if row.redeemed_at is not None else ("expired" if now >= row.expires_at else "active")
+        return {
+            "state": state,
+            "applicant_id": row.applicant_id,
+            "donor_client_id": row.donor_client_id,
+            "for_client_id": row.for_client_id,
+            "ttl_seconds": row.ttl_seconds,
+            "created_at": row.created_at,
+            "expires_at": row.expires_at,
+            "redeemed_at": row.redeemed_at,
+            "redeemed_applicant_id": row.redeemed_applicant_id,
+        }
+
+    # ------------------------------------------------------------------ copying
+    @dataclass
+    class _Plan:
+        docs: list[IdDoc]
+        id_docs_info: list[dict[str, Any]]
+        satisfied: set[str]
+        incompatible: bool
+        documents_requested: bool
+
+    def _plan_copy(self, session: Session, donor: Applicant, level: Level) -> SumsubService._Plan:
+        """Decide what of the donor's data the recipient level can use."""
+        uploads = list(session.scalars(select(IdDoc).where(IdDoc.applicant_id == donor.id).order_by(IdDoc.image_id)))
+        info_docs = [d for d in donor.info.get("idDocs", []) if isinstance(d, dict)]
+        donor_types = {d.get("idDocType") for d in info_docs} | {u.id_doc_type for u in uploads}
+        keep_types: set[str] = set()
+        satisfied: set[str] = set()
+        incompatible = False
+        for step in level.doc_sets:
+            kind = step.get("idDocSetType")
+            accepted = set(step.get("types", []))
+            if kind == "IDENTITY":
+                donor_identity = donor_types & set(IDENTITY_TYPES)
+                usable = donor_identity & accepted
+                if usable:
+                    keep_types |= usable
+                    satisfied.add("IDENTITY")
+                elif donor_identity:
+                    incompatible = True
+            elif accepted:
+                usable = donor_types & accepted
+                if usable:
+                    keep_types |= usable
+                    satisfied.add(str(kind))
+            elif kind == "QUESTIONNAIRE" and donor.questionnaires:
+                satisfied.add("QUESTIONNAIRE")
+            elif kind == "APPLICANT_DATA":
+                satisfied.add("APPLICANT_DATA")
+        return SumsubService._Plan(
+            docs=[u for u in uploads if u.id_doc_type in keep_types],
+            id_docs_info=[d for d in info_docs if d.get("idDocType") in keep_types],
+            satisfied=satisfied,
+            incompatible=incompatible,
+            documents_requested=satisfied != set(level.step_types()),
+        )
+
+    def _copy_applicant(
+        self,
+        session: Session,
+        donor: Applicant,
+        recipient: SumsubClient,
+        level: Level,
+        plan: SumsubService._Plan,
+        user_id: str | None,
+        now: float,
+        scope: str,
+    ) -> Applicant:
+        info = {k: copy.deepcopy(v) for k, v in donor.info.items() if k != "idDocs"}
+        if plan.id_docs_info:
+            info["idDocs"] = copy.deepcopy(plan.id_docs_info)
+        review = self._new_review(level.name, now)
+        new = Applicant(
+            id=self.rt.ids.sumsub_id(),
+            client_id=recipient.client_id,
+            external_user_id=user_id or f"copy-{self.rt.ids.uuid4()}",
+            inspection_id=self.rt.ids.sumsub_id(),
+            level_name=level.name,
+            type=donor.type,
+            email=donor.email,
+            phone=donor.phone,
+            lang=donor.lang,
+            info=info,
+            fixed_info=copy.deepcopy(donor.fixed_info),
+            review=review,
+            steps={},
+            questionnaires=copy.deepcopy(donor.questionnaires) if "QUESTIONNAIRE" in plan.satisfied else [],
+            active=1,
+            source_applicant_id=donor.id,
+            reuse_scope=scope,
+            created_at=now,
+        )
+        if session.scalar(
+            select(Applicant.id).where(
+                Applicant.client_id == recipient.client_id, Applicant.external_user_id == new.external_user_id
+            )
+        ):
+            raise e.SumsubError(
+                f"Applicant with external user id '{new.external_user_id}' already exists", status=409
+            )
+        session.add(new)
+        session.flush()
+        for doc in plan.docs:
+            image_id = self.rt.ids.image_id()
+            while session.get(IdDoc, image_id) is not None:
+                image_id = self.rt.ids.image_id()
+            session.add(
+                IdDoc(
+                    image_id=image_id,
+                    applicant_id=new.id,
+                    id_doc_type=doc.id_doc_type,
+                    id_doc_sub_type=doc.id_doc_sub_type,
+                    country=doc.country,
+                    meta=copy.deepcopy(doc.meta),
+                    file_name=doc.file_name,
+                    content_type=doc.content_type,
+                    content=doc.content,
+                    created_at=now,
+                )
+            )
+            step = STEP_OF_TYPE.get(doc.id_doc_type, "IDENTITY")
+            steps = copy.deepcopy(new.steps)
+            cur = steps.get(step) or {"idDocType": doc.id_doc_type, "imageIds": [], "imageReviewResults": {}}
+            if doc.country:
+                cur["country"] = doc.country
+            cur["imageIds"] = [*cur["imageIds"], image_id]
+            cur["imageReviewResults"][str(image_id)] = {"reviewAnswer": "GREEN"}
+            cur["reviewResult"] = {"reviewAnswer": "GREEN"}
+            steps[step] = cur
+            new.steps = steps
+        if not plan.documents_requested:
+            self.complete_review(session, new, {"reviewAnswer": "GREEN"})
+        return new
+
+
+def _token_jti(token: str) -> str:
+    import base64
+    import json
+
+    try:
+        payload = token.removeprefix("_act-sbx-jwt-").split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return str(data.get("jti", token[:40]))
+    except (IndexError, ValueError):
+        return token[:40]
+
+
+def _opt_str(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 320:
+        raise e.bad_request(f"{name} must be a string of at most 320 characters")
+    return value
+
+
+def _clean_info(raw: Any, where: str) -> dict[str, Any]:
+    """Validate an `info` / `fixedInfo` object: known string fields and an address list."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise e.bad_request(f"{where} must be a JSON object")
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k in INFO_STRING_FIELDS:
+            if v is None:
+                continue
+            if not isinstance(v, str) or len(v) > 512:
+                raise e.bad_request(f"{where}.{k} must be a string")
+            out[k] = v
+        elif k == "addresses":
+            if not isinstance(v, list) or len(v) > 10:
+                raise e.bad_request(f"{where}.addresses must be a list of at most 10 address objects")
+            addresses = []
+            for i, addr in enumerate(v):
+                if not isinstance(addr, dict):
+                    raise e.bad_request(f"{where}.addresses[{i}] must be an object")
+                clean = {}
+                for ak, av in addr.items():
+                    if ak in ADDRESS_FIELDS and av is not None:
+                        if not isinstance(av, str) or len(av) > 512:
+                            raise e.bad_request(f"{where}.addresses[{i}].{ak} must be a string")
+                        clean[ak] = av
+                addresses.append(clean)
+            out["addresses"] = addresses
+    return out
