@@ -217,7 +217,7 @@ def ok(payload: Any, status: int = 200) -> Response:
 
 
 def read_args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items()}
+    return dict(request.args.items())
 
 
 def parse_json_or(err_factory: Any) -> Any:

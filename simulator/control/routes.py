@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -80,7 +81,7 @@ def advance_clock() -> Response:
     sb = sandbox()
     body = _body()
     seconds = body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or math.isnan(seconds):
         raise ControlError("seconds is required: a number >= 0", field="seconds")
     if seconds > 10 * 365 * 24 * 3600:
         raise ControlError("seconds must be at most ten years", field="seconds")
@@ -94,7 +95,12 @@ def profiles() -> Response:
     return ok(
         {
             "profiles": [
-                {"name": name, "description": p.get("description", ""), "level": p.get("level"), "type": p.get("type", "individual")}
+                {
+                    "name": name,
+                    "description": p.get("description", ""),
+                    "level": p.get("level"),
+                    "type": p.get("type", "individual"),
+                }
                 for name, p in load_profiles().items()
             ]
         }

@@ -52,9 +52,7 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
     """Create a donor applicant from a fixture profile; with `share_with`, also mint a share token for it."""
     profile = body.get("profile")
     if not isinstance(profile, str) or profile not in load_profiles():
-        raise ControlError(
-            f"profile must be one of: {', '.join(sorted(load_profiles()))}", field="profile", status=400
-        )
+        raise ControlError(f"profile must be one of: {', '.join(sorted(load_profiles()))}", field="profile", status=400)
     ext = body.get("external_user_id")
     if ext is not None and (not isinstance(ext, str) or not ext):
         raise ControlError("external_user_id must be a non-empty string", field="external_user_id")
@@ -78,9 +76,7 @@ def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, A
     """Mint a share token as the donor would (same checks as the Sumsub endpoint)."""
     client = donor_client(session, body.get("client_id"))
     for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
-    result = sumsub.generate_share_token(
-        session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
-    )
+    result = sumsub.generate_share_token(session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs"))
     status = sumsub.token_status(session, result["token"])
     assert status is not None
     return {**result, "expires_at": status["expires_at"], "ttl_in_secs": status["ttl_seconds"]}

@@ -27,9 +27,7 @@ class Ids:
                 self.salt = salt
             salt = getattr(self, "salt", 0)
             self.seed = seed
-            self._rng: random.Random | None = (
-                random.Random(f"{seed}:{salt}") if seed is not None else None  # noqa: S311 - not for secrets
-            )
+            self._rng: random.Random | None = random.Random(f"{seed}:{salt}") if seed is not None else None
 
     def _bytes(self, n: int) -> bytes:
         with self._lock:
@@ -81,9 +79,7 @@ class Ids:
     def share_token(self, base_url: str) -> str:
         """A Sumsub-shaped sandbox share token: `_act-sbx-jwt-<header>.<payload>.` (alg none, opaque)."""
         header = _b64(json.dumps({"alg": "none"}, separators=(",", ":")).encode())
-        payload = _b64(
-            json.dumps({"jti": f"_act-sbx-{self.uuid4()}", "url": base_url}, separators=(",", ":")).encode()
-        )
+        payload = _b64(json.dumps({"jti": f"_act-sbx-{self.uuid4()}", "url": base_url}, separators=(",", ":")).encode())
         return f"_act-sbx-jwt-{header}.{payload}."
 
 

@@ -113,7 +113,11 @@ class Applications:
         if app.decision:
             out["application_decision"] = app.decision
         out["individuals"] = [
-            {"id": app.individual_id, "first_name": ind.get("first_name", ""), "last_name": ind.get("last_name", "")}
+            {
+                "id": app.individual_id,
+                "first_name": ind.get("first_name", ""),
+                "last_name": ind.get("last_name", ""),
+            }
         ]
         out["created_at"] = iso(app.created_at)
         out["updated_at"] = iso(app.updated_at)
@@ -198,7 +202,9 @@ class Applications:
         if not ind.get("nationalities"):
             missing.append("nationalities")
         addr = ind.get("address") or {}
-        placeholder = app.flags.get("address_placeholder") or addr.get("country") == self.rt.settings.address_placeholder_country
+        placeholder = (
+            app.flags.get("address_placeholder") or addr.get("country") == self.rt.settings.address_placeholder_country
+        )
         if placeholder:
             missing.append("address")
         else:
@@ -332,9 +338,18 @@ class Applications:
             rows = [c for c in rows if c.application_id in apps and apps[c.application_id].status in app_statuses]
         sort_by = args.get("sort_by") or "name"
         sort_dir = args.get("sort_dir") or "asc"
-        if sort_by not in ("application_status", "created_at", "customer_type", "id", "kyb_status", "kyc_status", "name"):
+        if sort_by not in (
+            "application_status",
+            "created_at",
+            "customer_type",
+            "id",
+            "kyb_status",
+            "kyc_status",
+            "name",
+        ):
             raise p.invalid(
-                "sort_by must be one of application_status, created_at, customer_type, id, kyb_status, kyc_status, name",
+                "sort_by must be one of application_status, created_at, customer_type, id, kyb_status, "
+                "kyc_status, name",
                 "sort_by",
             )
         if sort_dir not in ("asc", "desc"):

@@ -28,7 +28,9 @@ def parse_key(raw: str | None) -> str:
     """Required on POST and must be a UUID (Dakota rejects other formats)."""
     if raw is None or raw.strip() == "":
         raise p.invalid(
-            "Missing x-idempotency-key header: POST requests require a unique UUID", "x-idempotency-key", "required"
+            "Missing x-idempotency-key header: POST requests require a unique UUID",
+            "x-idempotency-key",
+            "required",
         )
     try:
         return str(uuid.UUID(raw.strip()))
@@ -88,14 +90,19 @@ class Idempotency:
                     "x-idempotency-key was already used with a different request body or path; "
                     "use a fresh key per logical operation",
                     errors=[
-                        {"field": "x-idempotency-key", "message": "reused with a different request", "code": "reused"}
+                        {
+                            "field": "x-idempotency-key",
+                            "message": "reused with a different request",
+                            "code": "reused",
+                        }
                     ],
                 )
             if rec.state == "done" and rec.response is not None and rec.status_code is not None:
                 return Replay(rec.status_code, dict(rec.response))
             if rec.lease_until > wall:
                 raise p.DakotaProblem(
-                    409, "A request with this x-idempotency-key is still in progress; retry after it completes"
+                    409,
+                    "A request with this x-idempotency-key is still in progress; retry after it completes",
                 )
             rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
             return None

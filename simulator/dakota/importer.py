@@ -46,7 +46,7 @@ class BulkResult:
 def parse_tokens(raw: bytes) -> list[str]:
     """The request body `{"tokens": [1..100 strings]}`; anything else is a 400 naming the field."""
     if not raw.strip():
-        raise p.invalid("Request body is required: {\"tokens\": [\"<share token>\", ...]}", "tokens", "required")
+        raise p.invalid('Request body is required: {"tokens": ["<share token>", ...]}', "tokens", "required")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -134,7 +134,11 @@ class BulkImporter:
         except RowFailure as fail:
             return {"name": fail.name, "success": False, "error": fail.error}
         except SumsubError as err:
-            return {"name": "Unknown", "success": False, "error": f"Failed to redeem share token: {err.description}"}
+            return {
+                "name": "Unknown",
+                "success": False,
+                "error": f"Failed to redeem share token: {err.description}",
+            }
 
     def _import_in(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
         settings = self.rt.settings
@@ -142,7 +146,12 @@ class BulkImporter:
         if recipient is None:
             raise RowFailure(f"Dakota's Sumsub client {settings.dakota_client_id} is not configured")
         red = self.sumsub.redeem(
-            session, recipient, token, level_name=settings.dakota_level_name, rechecks=True, scope="dakotaImport"
+            session,
+            recipient,
+            token,
+            level_name=settings.dakota_level_name,
+            rechecks=True,
+            scope="dakotaImport",
         )
         applicant = self.sumsub.applicant_dict(session, red.applicant)
         if red.applicant.type != "individual":

@@ -14,7 +14,10 @@ import pycountry
 
 # Sumsub uses a few codes ISO 3166 does not (user-assigned); map them to what Dakota expects.
 _ALPHA3_EXTRA = {"XKX": "XK", "XKK": "XK", "UNK": "XK"}
-_DOC_TYPES = {"PASSPORT": ("passport", "passport"), "DRIVERS": ("drivers_license_front", "drivers_license_back")}
+_DOC_TYPES = {
+    "PASSPORT": ("passport", "passport"),
+    "DRIVERS": ("drivers_license_front", "drivers_license_back"),
+}
 _DOC_TYPES["RESIDENCE_PERMIT"] = ("residence_permit_front", "residence_permit_back")
 _TIN_SSN = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
 
@@ -75,9 +78,9 @@ def alpha2(code: Any) -> str | None:
     """ISO 3166-1 alpha-3 (Sumsub) → alpha-2 (Dakota); None when unknown."""
     if not isinstance(code, str) or not code.strip():
         return None
-    code = code.strip().upper()
+    code = str(code).strip().upper()
     if code in _ALPHA3_EXTRA:
-        return _ALPHA3_EXTRA[code]
+        return str(_ALPHA3_EXTRA[code])
     if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
         return code
     country = pycountry.countries.get(alpha_3=code)
@@ -90,8 +93,8 @@ def display_name(value: Any) -> str | None:
         return None
     value = " ".join(value.split())
     if value.isupper():
-        return value.title()
-    return value
+        return str(value.title())
+    return str(value)
 
 
 def pick_name(fixed: dict[str, Any], info: dict[str, Any], key: str) -> str | None:
@@ -109,7 +112,7 @@ def region_name(state: str | None, country2: str | None) -> str | None:
         return None
     state = state.strip()
     if country2 and 1 <= len(state) <= 3 and state.isalnum():
-        sub = pycountry.subdivisions.get(code=f"{country2}-{state.upper()}")
+        sub = pycountry.subdivisions.get(code=f"{country2}-{state.upper()}")  # type: ignore[no-untyped-call]
         if sub is not None:
             return str(sub.name)
     return state
@@ -177,7 +180,9 @@ def map_documents(info: dict[str, Any], images: list[dict[str, Any]]) -> list[Ma
     return out
 
 
-def map_applicant(applicant: dict[str, Any], images: list[dict[str, Any]], placeholder_country: str) -> MappedIndividual:
+def map_applicant(
+    applicant: dict[str, Any], images: list[dict[str, Any]], placeholder_country: str
+) -> MappedIndividual:
     """The whole mapping: names, dob, nationality, first address, email, phone, SSN, documents."""
     fixed = applicant.get("fixedInfo") or {}
     info = applicant.get("info") or {}

@@ -75,7 +75,13 @@ def create_from_profile(
     a = service.create_applicant(session, client, prof.get("level", "basic-kyc-level"), body)
     for i, doc in enumerate(prof.get("idDocs", [])):
         service.add_id_doc(
-            session, client, a.id, doc, fake_image(f"{ext}:{i}:{doc.get('idDocType')}"), f"doc{i}.png", "image/png"
+            session,
+            client,
+            a.id,
+            doc,
+            fake_image(f"{ext}:{i}:{doc.get('idDocType')}"),
+            f"doc{i}.png",
+            "image/png",
         )
     extra_info = prof.get("info")
     if extra_info:

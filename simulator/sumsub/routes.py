@@ -189,7 +189,12 @@ def reuse() -> Response:
     token, level = _reuse_args()
     with sb.rt.store.write() as session:
         red = sb.sumsub.redeem(
-            session, client(), token, level_name=level, user_id=request.args.get("userId"), scope="reusableIdentity"
+            session,
+            client(),
+            token,
+            level_name=level,
+            user_id=request.args.get("userId"),
+            scope="reusableIdentity",
         )
         return ok(sb.sumsub.applicant_dict(session, red.applicant))
 
@@ -218,4 +223,6 @@ def _reuse_args() -> tuple[str, str]:
 
 
 def _default_level(session: Any, sb: Any, me: SumsubClient) -> str:
-    return str(sb.rt.settings.dakota_level_name) if me.client_id == sb.rt.settings.dakota_client_id else "basic-kyc-level"
+    return (
+        str(sb.rt.settings.dakota_level_name) if me.client_id == sb.rt.settings.dakota_client_id else "basic-kyc-level"
+    )

@@ -133,7 +133,10 @@ class SumsubService:
         client = session.scalar(select(SumsubClient).where(SumsubClient.app_token == app_token))
         if client is None:
             raise e.SumsubError(
-                "App token is invalid: no such token", status=401, error_code=4000, error_name="app-token-invalid-format"
+                "App token is invalid: no such token",
+                status=401,
+                error_code=4000,
+                error_name="app-token-invalid-format",
             )
         if not ts or not ts.strip().isdigit():
             raise e.SumsubError(
@@ -153,7 +156,10 @@ class SumsubService:
         expected = signature(client.secret_key, ts.strip(), method, path_with_query, body)
         if not sig or not signatures_match(expected, sig):
             raise e.SumsubError(
-                "Request signature mismatch", status=401, error_code=4003, error_name="app-token-signature-mismatch"
+                "Request signature mismatch",
+                status=401,
+                error_code=4003,
+                error_name="app-token-signature-mismatch",
             )
         return client
 
@@ -165,9 +171,7 @@ class SumsubService:
         return lvl
 
     # ------------------------------------------------------------------ applicants
-    def create_applicant(
-        self, session: Session, client: SumsubClient, level_name: str | None, body: Any
-    ) -> Applicant:
+    def create_applicant(self, session: Session, client: SumsubClient, level_name: str | None, body: Any) -> Applicant:
         if not level_name:
             raise e.bad_request("levelName query parameter is required")
         level = self.level(session, level_name)
@@ -180,9 +184,7 @@ class SumsubService:
             select(Applicant).where(Applicant.client_id == client.client_id, Applicant.external_user_id == ext)
         )
         if existing is not None:
-            raise e.SumsubError(
-                f"Applicant with external user id '{ext}' already exists: {existing.id}", status=409
-            )
+            raise e.SumsubError(f"Applicant with external user id '{ext}' already exists: {existing.id}", status=409)
         a_type = body.get("type", "individual")
         if a_type not in ("individual", "company"):
             raise e.bad_request("type must be 'individual' or 'company'")
@@ -322,11 +324,15 @@ class SumsubService:
             raise e.SumsubError("Empty file", status=400, error_code=1003, error_name="empty-file")
         if len(content) > MAX_FILE_BYTES:
             raise e.SumsubError("File is too big", status=400, error_code=1002, error_name="file-too-big")
-        if a.review.get("reviewStatus") == "completed" and a.review.get("reviewResult", {}).get(
-            "reviewRejectType"
-        ) == "FINAL":
+        if (
+            a.review.get("reviewStatus") == "completed"
+            and a.review.get("reviewResult", {}).get("reviewRejectType") == "FINAL"
+        ):
             raise e.SumsubError(
-                "Applicant has a final reject", status=409, error_code=1009, error_name="applicant-with-final-reject"
+                "Applicant has a final reject",
+                status=409,
+                error_code=1009,
+                error_name="applicant-with-final-reject",
             )
         level = self.level(session, a.level_name)
         step = STEP_OF_TYPE.get(doc_type)
@@ -341,9 +347,7 @@ class SumsubService:
         digest = hashlib.sha256(content).hexdigest()
         for doc in session.scalars(select(IdDoc).where(IdDoc.applicant_id == a.id)):
             if doc.meta.get("sha256") == digest:
-                raise e.SumsubError(
-                    "Duplicate document", status=409, error_code=1000, error_name="duplicate-document"
-                )
+                raise e.SumsubError("Duplicate document", status=409, error_code=1000, error_name="duplicate-document")
         clean = {k: metadata[k] for k in DOC_META_FIELDS if metadata.get(k) is not None}
         image_id = self.rt.ids.image_id()
         while session.get(IdDoc, image_id) is not None:
@@ -371,14 +375,22 @@ class SumsubService:
         doc_type = meta["idDocType"]
         if doc_type in IDENTITY_TYPES:
             docs = [d for d in info.get("idDocs", []) if d.get("idDocType") != doc_type]
-            merged = next((d for d in info.get("idDocs", []) if d.get("idDocType") == doc_type), {})
+            merged: dict[str, Any] = next((d for d in info.get("idDocs", []) if d.get("idDocType") == doc_type), {})
             merged = {**merged, **{k: v for k, v in meta.items() if k != "idDocSubType"}}
             for k in ("firstName", "lastName"):
                 if k in merged and f"{k}En" not in merged:
                     merged[f"{k}En"] = merged[k]
             docs.append(merged)
             info["idDocs"] = docs
-            for k in ("firstName", "firstNameEn", "middleName", "lastName", "lastNameEn", "dob", "placeOfBirth"):
+            for k in (
+                "firstName",
+                "firstNameEn",
+                "middleName",
+                "lastName",
+                "lastNameEn",
+                "dob",
+                "placeOfBirth",
+            ):
                 if merged.get(k) and not info.get(k):
                     info[k] = merged[k]
             if merged.get("country"):
@@ -550,9 +562,7 @@ class SumsubService:
                 )
         plan = self._plan_copy(session, donor, level)
         if rechecks and plan.incompatible:
-            raise ShareTokenError(
-                "incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}")
-            )
+            raise ShareTokenError("incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}"))
         spent = session.execute(
             update(ShareToken)
             .where(ShareToken.token == token, ShareToken.redeemed_at.is_(None))
@@ -561,9 +571,7 @@ class SumsubService:
         if getattr(spent, "rowcount", 0) != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
         new = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope)
-        session.execute(
-            update(ShareToken).where(ShareToken.token == token).values(redeemed_applicant_id=new.id)
-        )
+        session.execute(update(ShareToken).where(ShareToken.token == token).values(redeemed_applicant_id=new.id))
         return Redemption(applicant=new, donor=donor, documents_requested=plan.documents_requested)
 
     def token_status(self, session: Session, token: str) -> dict[str, Any] | None:
@@ -598,7 +606,7 @@ class SumsubService:
         """Decide what of the donor's data the recipient level can use."""
         uploads = list(session.scalars(select(IdDoc).where(IdDoc.applicant_id == donor.id).order_by(IdDoc.image_id)))
         info_docs = [d for d in donor.info.get("idDocs", []) if isinstance(d, dict)]
-        donor_types = {d.get("idDocType") for d in info_docs} | {u.id_doc_type for u in uploads}
+        donor_types = {str(d.get("idDocType")) for d in info_docs} | {u.id_doc_type for u in uploads}
         keep_types: set[str] = set()
         satisfied: set[str] = set()
         incompatible = False
@@ -670,9 +678,7 @@ class SumsubService:
                 Applicant.client_id == recipient.client_id, Applicant.external_user_id == new.external_user_id
             )
         ):
-            raise e.SumsubError(
-                f"Applicant with external user id '{new.external_user_id}' already exists", status=409
-            )
+            raise e.SumsubError(f"Applicant with external user id '{new.external_user_id}' already exists", status=409)
         session.add(new)
         session.flush()
         for doc in plan.docs:
