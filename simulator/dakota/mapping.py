@@ -78,12 +78,12 @@ def alpha2(code: Any) -> str | None:
     """ISO 3166-1 alpha-3 (Sumsub) → alpha-2 (Dakota); None when unknown."""
     if not isinstance(code, str) or not code.strip():
         return None
-    code = str(code).strip().upper()
-    if code in _ALPHA3_EXTRA:
-        return str(_ALPHA3_EXTRA[code])
-    if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
-        return code
-    country = pycountry.countries.get(alpha_3=code)
+    upper: str = code.strip().upper()
+    if upper in _ALPHA3_EXTRA:
+        return _ALPHA3_EXTRA[upper]
+    if len(upper) == 2 and pycountry.countries.get(alpha_2=upper) is not None:
+        return upper
+    country = pycountry.countries.get(alpha_3=upper)
     return str(country.alpha_2) if country is not None else None
 
 
