@@ -1,0 +1,1 @@
+"""The harness runtime: reference clients, transports, scenario runner, pytest plugin, strategies."""

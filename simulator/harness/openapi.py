@@ -1,0 +1,147 @@
+"""Validate HTTP responses against an OpenAPI 3.0 / 3.1 document (the vendor's or our own contracts).
+
+OpenAPI 3.0's `nullable` is rewritten to JSON Schema's `null` type once, at load; validators are compiled once per
+(operation, status, media type) and cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+_URN = "urn:kyc-sandbox:openapi"
+_FORMATS = FormatChecker(["email", "date", "uuid"])
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return "T" in value
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    date.fromisoformat(value)
+    return len(value) == 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way a response breaks the contract."""
+
+    operation: str
+    status: int
+    message: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.operation} → {self.status}: {self.message} (at {self.path or '$'})"
+
+
+def _nullable_to_null(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {k: _nullable_to_null(v) for k, v in node.items() if k not in ("example", "examples")}
+        if out.pop("nullable", False):
+            t = out.get("type")
+            if isinstance(t, str):
+                out["type"] = [t, "null"]
+            if "enum" in out and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+            if "$ref" in out or "allOf" in out:
+                out = {"anyOf": [out, {"type": "null"}]}
+        return out
+    if isinstance(node, list):
+        return [_nullable_to_null(v) for v in node]
+    return node
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+class OpenApiContract:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = _nullable_to_null(copy.deepcopy(spec))
+        self._registry: Registry[Any] = Registry().with_resource(
+            _URN, Resource.from_contents(self.spec, default_specification=DRAFT202012)
+        )
+        self._routes: list[tuple[re.Pattern[str], str]] = []
+        for template in self.spec.get("paths", {}):
+            pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            self._routes.append((re.compile(pattern), template))
+        # Literal paths win over templated ones (/customers/bulk-... before /customers/{id}).
+        self._routes.sort(key=lambda r: r[1].count("{"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> OpenApiContract:
+        return _load_cached(str(Path(path).resolve()))
+
+    def template_for(self, method: str, path: str) -> str | None:
+        for pattern, template in self._routes:
+            if pattern.match(path) and method.lower() in self.spec["paths"][template]:
+                return template
+        return None
+
+    def operations(self) -> list[tuple[str, str]]:
+        methods = ("get", "post", "put", "patch", "delete")
+        return [(m.upper(), p) for p, item in self.spec["paths"].items() for m in item if m in methods]
+
+    def validate_response(
+        self, method: str, path: str, status: int, content_type: str | None, body: Any
+    ) -> list[Problem]:
+        """Problems with this response; empty when it conforms (or the operation is not in the contract)."""
+        template = self.template_for(method, path)
+        if template is None:
+            return []
+        op = f"{method.upper()} {template}"
+        responses = self.spec["paths"][template][method.lower()].get("responses", {})
+        key = str(status) if str(status) in responses else ("default" if "default" in responses else None)
+        if key is None:
+            return [Problem(op, status, f"status {status} is not declared for this operation", "")]
+        content = responses[key].get("content")
+        if not content:
+            return []
+        media = (content_type or "").split(";")[0].strip()
+        if media not in content:
+            return [Problem(op, status, f"content type {media!r} is not declared (expected {list(content)})", "")]
+        if "schema" not in content[media]:
+            return []
+        pointer = "/".join(
+            ["#", "paths", _escape(template), method.lower(), "responses", key, "content", _escape(media), "schema"]
+        )
+        validator = self._validator(pointer)
+        return [
+            Problem(op, status, err.message, "/".join(str(p) for p in err.absolute_path))
+            for err in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        ]
+
+    @cache  # noqa: B019 - one contract object lives for the process; validators are compiled once
+    def _validator(self, pointer: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": _URN + pointer}, registry=self._registry, format_checker=_FORMATS)
+
+    def schema_errors(self, schema_name: str, instance: Any) -> list[ValidationError]:
+        v = self._validator(f"#/components/schemas/{schema_name}")
+        return list(v.iter_errors(instance))
+
+
+@cache
+def _load_cached(path: str) -> OpenApiContract:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        spec = yaml.load(fh, Loader=loader)
+    return OpenApiContract(spec)

@@ -1,0 +1,225 @@
+"""Shared fixtures: a fresh in-memory sandbox per test, reference clients bound to it, contract checks.
+
+Every Dakota response a test receives through `kit` is validated against Dakota's published OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from hypothesis import HealthCheck, settings
+
+from simulator.app import create_app
+from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
+from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi
+from simulator.harness.openapi import OpenApiContract
+from simulator.harness.transport import in_process_session
+from simulator.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDOR_SPEC = ROOT / "contracts" / "vendor" / "dakota-openapi.yaml"
+
+settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ADMIN_KEY = DAKOTA_KEYS[0]["key"]
+VIEWER_KEY = DAKOTA_KEYS[1]["key"]
+OTHER_ORG_KEY = DAKOTA_KEYS[2]["key"]
+CLIENTS = {c["client_id"]: c for c in SUMSUB_CLIENTS}
+DAKOTA_CLIENT_ID = "dakota.xyz_158913"
+DONOR_ID = "acme-wallet_20419"
+DONOR2_ID = "globex-exchange_55120"
+OTHER_RECIPIENT_ID = "initech-bank_77001"
+
+
+@pytest.fixture(scope="session")
+def vendor_contract() -> OpenApiContract:
+    return OpenApiContract.load(VENDOR_SPEC)
+
+
+@dataclass
+class Kit:
+    """Clients bound to one sandbox (in-process or served)."""
+
+    base_url: str
+    http: requests.Session
+    control: ControlApi
+    donor: SumsubApi
+    donor2: SumsubApi
+    dakota_sumsub: SumsubApi
+    other_recipient: SumsubApi
+    admin: DakotaApi
+    viewer: DakotaApi
+    other_org: DakotaApi
+    contract_problems: list[Any]
+
+    def sumsub(self, client_id: str) -> SumsubApi:
+        c = CLIENTS[client_id]
+        return SumsubApi(self.base_url, c["app_token"], c["secret_key"], session=self.http)
+
+    def dakota(self, key: str) -> DakotaApi:
+        return DakotaApi(self.base_url, key, session=self.http)
+
+    def token(self, profile: str = "gb-passport", **kw: Any) -> str:
+        return self.control.donor_token(profile, **kw)
+
+    def bulk(self, tokens: list[str], **kw: Any) -> dict[str, Any]:
+        resp = self.admin.bulk_import_sumsub_tokens(tokens, **kw)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def application(self, customer_id: str, application_id: str, include: str = "all") -> dict[str, Any]:
+        token = self.admin.application_token(customer_id)
+        resp = self.admin.get_application(application_id, token, include=include)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+
+def make_kit(http: requests.Session, base_url: str, contract: OpenApiContract | None) -> Kit:
+    problems: list[Any] = []
+
+    def check(resp: requests.Response, *_a: Any, **_k: Any) -> None:
+        if contract is None:
+            return
+        path = requests.utils.urlparse(resp.url).path
+        if path.startswith(("/resources", "/_sandbox")):
+            return
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        found = contract.validate_response(
+            resp.request.method or "GET", path, resp.status_code, resp.headers.get("Content-Type"), body
+        )
+        problems.extend(found)
+
+    http.hooks["response"].append(check)
+
+    def sumsub(cid: str) -> SumsubApi:
+        return SumsubApi(base_url, CLIENTS[cid]["app_token"], CLIENTS[cid]["secret_key"], session=http)
+
+    return Kit(
+        base_url=base_url,
+        http=http,
+        control=ControlApi(base_url, session=http),
+        donor=sumsub(DONOR_ID),
+        donor2=sumsub(DONOR2_ID),
+        dakota_sumsub=sumsub(DAKOTA_CLIENT_ID),
+        other_recipient=sumsub(OTHER_RECIPIENT_ID),
+        admin=DakotaApi(base_url, ADMIN_KEY, session=http),
+        viewer=DakotaApi(base_url, VIEWER_KEY, session=http),
+        other_org=DakotaApi(base_url, OTHER_ORG_KEY, session=http),
+        contract_problems=problems,
+    )
+
+
+@pytest.fixture
+def sandbox_settings() -> Settings:
+    return Settings(database_url="sqlite://", seed=1234, journal_size=200)
+
+
+@pytest.fixture
+def app(sandbox_settings: Settings) -> Iterator[Flask]:
+    application = create_app(sandbox_settings)
+    yield application
+    application.extensions["kyc_sandbox"].rt.store.dispose()
+
+
+@pytest.fixture
+def kit(app: Flask, vendor_contract: OpenApiContract) -> Iterator[Kit]:
+    http, base = in_process_session(app)
+    k = make_kit(http, base, vendor_contract)
+    yield k
+    assert not k.contract_problems, "responses broke Dakota's published spec:\n" + "\n".join(
+        str(p) for p in k.contract_problems
+    )
+
+
+# ---------------------------------------------------------------- a real served sandbox
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServedSandbox:
+    """`kyc-sandbox serve` in a subprocess on a free port with its own SQLite file."""
+
+    def __init__(self, workers: int = 1, database_url: str | None = None) -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="kyc-sandbox-")
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url or f"sqlite:///{self.tmp.name}/sandbox.db"
+        self.log = open(Path(self.tmp.name) / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
+        cmd = [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database-url",
+            self.database_url,
+            "--workers",
+            str(workers),
+            "--quiet",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp.name)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox exited early:\n{self.output()}")
+            try:
+                if requests.get(f"{self.base_url}/_sandbox/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"sandbox did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        self.tmp.cleanup()
+
+
+@pytest.fixture(scope="session")
+def served_sandbox() -> Iterator[ServedSandbox]:
+    server = ServedSandbox(workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def served(served_sandbox: ServedSandbox, vendor_contract: OpenApiContract) -> Iterator[Kit]:
+    """A kit talking real HTTP to the served sandbox, reset before the test."""
+    http = requests.Session()
+    k = make_kit(http, served_sandbox.base_url, vendor_contract)
+    assert k.control.reset().status_code == 200
+    yield k
+    assert not k.contract_problems, "\n".join(str(p) for p in k.contract_problems)
