@@ -181,7 +181,7 @@ def _as_api_error(status: int, message: str) -> SandboxError:
 def render_error(err: SandboxError) -> Response:
     """One renderer per API, in that provider's exact envelope."""
     if isinstance(err, SumsubError):
-        resp = jsonify(err.to_dict(correlation_id=g.get("request_id", "")[4:] or "0" * 32))
+        resp = jsonify(err.to_dict(correlation_id=sandbox().rt.ids.correlation_id()))
     elif isinstance(err, ApplicationNotReady):
         resp = jsonify(err.body)
     elif isinstance(err, DakotaProblem):

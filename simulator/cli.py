@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from simulator import __version__
 from simulator.settings import Settings
@@ -63,23 +63,88 @@ def serve(
 
 
 def print_banner(settings: Settings, creds: dict[str, Any]) -> None:
+    """Base URL and seeded credentials, one value per line so they copy cleanly from any terminal."""
     base = settings.resolved_base_url
-    console.print(f"[bold green]kyc-sandbox {__version__}[/] serving on [bold]{base}[/]")
-    console.print(f"store: {settings.database_url}   workers: {settings.workers}   seed: {settings.seed}")
-    table = Table(title="Sumsub clients (sign requests with app_token + secret_key)", show_lines=False)
-    for col in ("client_id", "role", "app_token", "secret_key"):
-        table.add_column(col, overflow="fold")
+    out = console.print
+    out(f"[bold green]kyc-sandbox {__version__}[/] serving on [bold]{base}[/]", highlight=False)
+    out(f"store: {settings.database_url}   workers: {settings.workers}   seed: {settings.seed}", highlight=False)
+    out("\n[bold]Sumsub clients[/] (sign /resources/* requests with app_token + secret_key)", highlight=False)
     for c in creds["sumsub"]["clients"]:
-        table.add_row(c["client_id"], c["role"], c["app_token"], c["secret_key"])
-    console.print(table)
-    keys = Table(title="Dakota API keys (x-api-key)")
-    for col in ("role", "key", "permissions", "organization_id"):
-        keys.add_column(col, overflow="fold")
+        shares = f", shares with {', '.join(c['shares_with'])}" if c.get("shares_with") else ""
+        out(f"  {c['client_id']}  ({c['role']}{shares})", highlight=False, soft_wrap=True)
+        out(f"    app_token:  {c['app_token']}", highlight=False, soft_wrap=True)
+        out(f"    secret_key: {c['secret_key']}", highlight=False, soft_wrap=True)
+    out("\n[bold]Dakota API keys[/] (x-api-key)", highlight=False)
     for k in creds["dakota"]["api_keys"]:
-        keys.add_row(k["role"], k["key"], ",".join(k["permissions"]) or "-", k["organization_id"])
-    console.print(keys)
-    console.print(f"Credentials as JSON: curl -s {base}/_sandbox/credentials")
+        perms = ",".join(k["permissions"]) or "no permissions"
+        out(f"  {k['role']:<7} {k['key']}  ({perms}; org {k['organization_id']})", highlight=False, soft_wrap=True)
+    out(f"\nAll of it as JSON: curl -s {base}/_sandbox/credentials\n", highlight=False, soft_wrap=True)
     sys.stdout.flush()
+
+
+@main.command("sumsub")
+@click.argument("method", type=click.Choice(["GET", "POST", "PATCH", "PUT", "DELETE"], case_sensitive=False))
+@click.argument("path")
+@click.option("--client", "client_id", default="acme-wallet_20419", show_default=True, help="Sumsub client to sign as.")
+@click.option("--json", "json_body", default=None, help="JSON request body.")
+@click.option("--metadata", default=None, help="Document upload: the metadata JSON part.")
+@click.option(
+    "--content", type=click.Path(exists=True, dir_okay=False), default=None, help="Document upload: the file."
+)
+@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True, envvar="SANDBOX_URL")
+def sumsub_request(
+    method: str,
+    path: str,
+    client_id: str,
+    json_body: str | None,
+    metadata: str | None,
+    content: str | None,
+    base_url: str,
+) -> None:
+    """Send one signed request to the Sumsub API (credentials looked up on the sandbox's control plane).
+
+    Example: kyc-sandbox sumsub POST '/resources/applicants?levelName=basic-kyc-level' --json '{"externalUserId":"u1"}'
+    """
+    import json
+    import time
+
+    import requests
+
+    from simulator.harness.clients import ControlApi, SumsubApi
+
+    try:
+        creds = ControlApi(base_url).credentials()
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach the sandbox at {base_url}: {exc}") from exc
+    client = next((c for c in creds["sumsub"]["clients"] if c["client_id"] == client_id), None)
+    if client is None:
+        known = ", ".join(c["client_id"] for c in creds["sumsub"]["clients"])
+        raise click.ClickException(f"unknown client {client_id!r}; known: {known}")
+    api = SumsubApi(base_url, client["app_token"], client["secret_key"])
+    if content is not None or metadata is not None:
+        if content is None or metadata is None or "?" in path:
+            raise click.ClickException("a document upload needs both --metadata and --content")
+        applicant_id = path.strip("/").split("/")[2] if path.count("/") >= 3 else path
+        with open(content, "rb") as fh:
+            resp = api.add_id_doc(applicant_id, json.loads(metadata), fh.read(), filename=os.path.basename(content))
+    else:
+        body = json.loads(json_body) if json_body else None
+        path_only, _, query = path.partition("?")
+        resp = api.request(method.upper(), path_only, params=dict(_split_query(query)), json=body, ts=int(time.time()))
+    image_id = resp.headers.get("X-Image-Id")
+    click.echo(f"HTTP {resp.status_code}" + (f"  X-Image-Id: {image_id}" if image_id else ""), err=True)
+    try:
+        click.echo(json.dumps(resp.json(), indent=2, ensure_ascii=False))
+    except ValueError:
+        click.echo(resp.text)
+    if resp.status_code >= 400:
+        sys.exit(1)
+
+
+def _split_query(query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
