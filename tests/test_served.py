@@ -1,0 +1,166 @@
+"""Against a real `kyc-sandbox serve` (2 gunicorn workers, one SQLite file) over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from simulator.sumsub.profiles import fake_image
+from tests.conftest import ADMIN_KEY, CLIENTS, DONOR_ID, Kit, ServedSandbox
+
+pytestmark = pytest.mark.served
+
+
+def test_whole_flow_over_http_with_signed_sumsub_requests(served: Kit) -> None:
+    donor = served.donor
+    created = donor.create_applicant(
+        "basic-kyc-level",
+        {
+            "externalUserId": "flow-user-1",
+            "email": "jane.doe@mail.example",
+            "fixedInfo": {
+                "firstName": "Jane",
+                "lastName": "Doe",
+                "dob": "1990-02-03",
+                "nationality": "GBR",
+                "addresses": [{"street": "High Street", "buildingNumber": "12", "town": "Oxford", "country": "GBR"}],
+            },
+        },
+    )
+    assert created.status_code == 200, created.text
+    applicant_id = created.json()["id"]
+    up = donor.add_id_doc(
+        applicant_id,
+        {"idDocType": "PASSPORT", "country": "GBR", "firstName": "JANE", "lastName": "DOE", "number": "123456789"},
+        fake_image("flow"),
+    )
+    assert up.status_code == 200, up.text
+    assert up.headers["X-Image-Id"].isdigit()
+    assert donor.test_completed(applicant_id).json() == {"ok": 1}
+    assert donor.review_status(applicant_id).json()["reviewResult"] == {"reviewAnswer": "GREEN"}
+
+    minted = donor.generate_share_token(applicant_id, "dakota.xyz_158913")
+    assert minted.status_code == 200
+    token = minted.json()["token"]
+    result = served.bulk([token])
+    assert result["succeeded"] == 1, result
+    row = result["results"][0]
+    assert row["name"] == "Jane Doe (from Sumsub)"
+    app = served.application(row["customer_id"], row["application_id"])
+    assert app["application_status"] == "pending"
+    individual = app["entities"]["primary_individual"]
+    assert individual["address"] == {"street1": "High Street 12", "city": "Oxford", "country": "GB"}
+    assert [d["document_type"] for d in app["validation"]["primary_individual"]["documents"]["uploaded_documents"]] == [
+        "passport"
+    ]
+
+    second = donor.generate_share_token(applicant_id, "dakota.xyz_158913").json()["token"]
+    assert served.control.advance(21 * 60).status_code == 200
+    late = served.bulk([second])
+    assert late["results"][0] == {
+        "name": "Unknown",
+        "success": False,
+        "error": "Failed to redeem share token: Share token expired",
+    }
+
+
+def test_concurrent_redemptions_of_one_token_across_workers_give_exactly_one_success(served: Kit) -> None:
+    token = served.token("gb-passport")
+    barrier = threading.Barrier(24)
+
+    def redeem(_: int) -> dict[str, Any]:
+        http = requests.Session()
+        barrier.wait()
+        resp = http.post(
+            f"{served.base_url}/customers/bulk-import-sumsub-tokens",
+            json={"tokens": [token]},
+            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
+            timeout=60,
+        )
+        assert resp.status_code == 200, resp.text
+        row: dict[str, Any] = resp.json()["results"][0]
+        return row
+
+    with ThreadPoolExecutor(24) as pool:
+        rows = list(pool.map(redeem, range(24)))
+    winners = [r for r in rows if r["success"]]
+    assert len(winners) == 1
+    assert all("Tokens are single-use" in r["error"] for r in rows if not r["success"])
+    customers = served.admin.list_customers(limit=100).json()
+    assert customers["meta"]["total_count"] == 1
+
+
+def test_concurrent_requests_with_one_idempotency_key_redeem_once(served: Kit) -> None:
+    tokens = [served.token("gb-passport"), served.token("us-ssn")]
+    key = str(uuid.uuid4())
+    barrier = threading.Barrier(12)
+
+    def send(_: int) -> requests.Response:
+        barrier.wait()
+        return requests.post(
+            f"{served.base_url}/customers/bulk-import-sumsub-tokens",
+            json={"tokens": tokens},
+            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": key},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(send, range(12)))
+    assert {r.status_code for r in responses} <= {200, 409}
+    bodies = [r.json() for r in responses if r.status_code == 200]
+    assert bodies, "at least the first request completes"
+    assert all(b == bodies[0] for b in bodies)
+    assert bodies[0]["succeeded"] == 2
+    assert served.admin.list_customers().json()["meta"]["total_count"] == 2
+    replay = served.admin.bulk_import_sumsub_tokens(tokens, idempotency_key=key)
+    assert replay.json() == bodies[0]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_cli_sumsub_command_signs_requests_against_a_served_sandbox(served_sandbox: ServedSandbox, served: Kit) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "sumsub",
+            "GET",
+            "/resources/status/api",
+            "--base-url",
+            served.base_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"ok": 1' in out.stdout
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "sumsub",
+            "GET",
+            "/resources/applicants/000000000000000000000000/one",
+            "--client",
+            DONOR_ID,
+            "--base-url",
+            served.base_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "Applicant not found" in bad.stdout
+    assert CLIENTS[DONOR_ID]["secret_key"] not in bad.stdout
