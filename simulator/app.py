@@ -89,11 +89,13 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
 
     from simulator.control.routes import bp as control_bp
     from simulator.dakota.routes import bp as dakota_bp
+    from simulator.dashboard.routes import bp as dashboard_bp
     from simulator.sumsub.routes import bp as sumsub_bp
 
     app.register_blueprint(sumsub_bp)
     app.register_blueprint(dakota_bp)
     app.register_blueprint(control_bp)
+    app.register_blueprint(dashboard_bp)
 
     @app.before_request
     def _start() -> None:
@@ -223,6 +225,8 @@ def read_args() -> dict[str, str]:
 def parse_json_or(err_factory: Any) -> Any:
     try:
         return json_body()
+    except RecursionError:
+        raise err_factory("Request body must be valid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise err_factory(f"Request body must be valid JSON ({exc})") from None
 

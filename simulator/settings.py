@@ -33,6 +33,10 @@ class Settings:
     idempotency_lease_seconds: int = 300
     journal_size: int = 500
     max_request_bytes: int = 16 * 1024 * 1024
+    # How long a webhook receiver may take before the attempt counts as failed.
+    webhook_timeout_seconds: int = 10
+    # Deliver webhooks and settle due work from a background thread (off: only on clock advance / dispatch calls).
+    background_dispatch: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

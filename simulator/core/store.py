@@ -9,6 +9,7 @@ conditional UPDATEs whose row locks make the second writer see the first one's c
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +47,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._memory_lock: threading.RLock | None = None
         if self.is_sqlite:
             path = _sqlite_file(url)
             memory = path is None or path == ":memory:"
@@ -53,8 +55,10 @@ class Store:
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
             if memory:
-                # One shared connection, or every thread would see its own empty database.
+                # One shared connection, or every thread would see its own empty database; the lock keeps
+                # threads from interleaving their transactions on that one connection.
                 kwargs["poolclass"] = StaticPool
+                self._memory_lock = threading.RLock()
             engine = create_engine(url, **kwargs)
             _install_sqlite_hooks(engine, wal=not memory)
         else:
@@ -65,8 +69,10 @@ class Store:
     def create_schema(self) -> None:
         """Create every table that does not exist yet."""
         # Import the model modules so their tables are registered on Base.metadata.
+        from simulator.core import journal as _journal  # noqa: F401
         from simulator.dakota import models as _dakota_models  # noqa: F401
         from simulator.sumsub import models as _sumsub_models  # noqa: F401
+        from simulator.webhooks import models as _webhook_models  # noqa: F401
 
         Base.metadata.create_all(self.engine)
 
@@ -76,14 +82,22 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (never blocks writers on SQLite WAL)."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with self._serialized(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back everything on any exception."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with self._serialized(), Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def _serialized(self) -> Iterator[None]:
+        if self._memory_lock is None:
+            yield
+            return
+        with self._memory_lock:
+            yield
 
     def get_state(self, session: Session, key: str) -> dict[str, Any] | None:
         row = session.get(SandboxState, key)

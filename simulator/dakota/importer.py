@@ -49,7 +49,7 @@ def parse_tokens(raw: bytes) -> list[str]:
         raise p.invalid('Request body is required: {"tokens": ["<share token>", ...]}', "tokens", "required")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise p.invalid("Request body must be valid JSON", "body", "invalid_json") from None
     if not isinstance(body, dict):
         raise p.invalid("Request body must be a JSON object with a tokens array", "body", "invalid_type")

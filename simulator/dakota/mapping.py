@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pycountry
@@ -19,7 +20,9 @@ _DOC_TYPES = {
     "DRIVERS": ("drivers_license_front", "drivers_license_back"),
 }
 _DOC_TYPES["RESIDENCE_PERMIT"] = ("residence_permit_front", "residence_permit_back")
-_TIN_SSN = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
+# ASCII digits only: Python's \d also matches other scripts' digits, which Dakota's ssn pattern does not allow.
+_TIN_SSN = re.compile(r"^([0-9]{3})-?([0-9]{2})-?([0-9]{4})$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass
@@ -151,6 +154,17 @@ def ssn_from_tin(tin: Any) -> str | None:
     return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
 
 
+def iso_date(value: Any) -> str | None:
+    """A real calendar date in `YYYY-MM-DD` form (Dakota's `format: date`), else None."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
+
+
 def map_documents(info: dict[str, Any], images: list[dict[str, Any]]) -> list[MappedDocument]:
     """Identity documents only (never source of wealth): one Dakota document per copied image side."""
     by_type = {d.get("idDocType"): d for d in info.get("idDocs", []) if isinstance(d, dict)}
@@ -198,7 +212,7 @@ def map_applicant(
         first_name=pick_name(fixed, info, "firstName") or "",
         middle_name=pick_name(fixed, info, "middleName"),
         last_name=pick_name(fixed, info, "lastName") or "",
-        date_of_birth=dob if isinstance(dob, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", dob) else None,
+        date_of_birth=iso_date(dob),
         nationalities=[nationality] if nationality else [],
         address=address,
         address_placeholder=placeholder,

@@ -66,6 +66,8 @@ class Application(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     submitted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set at submission when the sandbox auto-approves after a delay (simulated clock).
+    auto_decide_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     expires_at: Mapped[float] = mapped_column(Float)
 
 

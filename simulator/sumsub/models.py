@@ -22,6 +22,7 @@ class SumsubClient(Base):
     key: Mapped[str] = mapped_column(String(32))
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    webhook_alg: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     def to_credentials(self) -> dict[str, Any]:
         return {

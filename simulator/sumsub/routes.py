@@ -105,7 +105,7 @@ def add_id_doc(applicant_id: str) -> Response:
         raw_meta = request.files["metadata"].read().decode("utf-8", "replace")
     try:
         metadata = json.loads(raw_meta) if raw_meta else None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise e.bad_request("metadata part must be valid JSON") from None
     upload = request.files.get("content")
     content = upload.read() if upload is not None else None

@@ -23,6 +23,7 @@ from simulator.sumsub.signing import signature, signatures_match
 
 MAX_TOKEN_LENGTH = 1024
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_TTL_SECONDS = 2**31 - 1  # ttlInSecs is an int32 in Sumsub's API
 REVIEW_ANSWERS = ("GREEN", "RED")
 REJECT_TYPES = ("FINAL", "RETRY")
 INFO_STRING_FIELDS = (
@@ -138,7 +139,7 @@ class SumsubService:
                 error_code=4000,
                 error_name="app-token-invalid-format",
             )
-        if not ts or not ts.strip().isdigit():
+        if not ts or not ts.strip().isascii() or not ts.strip().isdigit():  # '²'.isdigit() is True
             raise e.SumsubError(
                 "X-App-Access-Ts doesn't match to the number of seconds since Unix Epoch in UTC",
                 status=401,
@@ -478,8 +479,8 @@ class SumsubService:
             ttl = self.rt.settings.share_token_default_ttl
         if isinstance(ttl, str) and ttl.strip().lstrip("-").isdigit():
             ttl = int(ttl)
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
-            raise e.bad_request("ttlInSecs must be a positive integer number of seconds")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 0 < ttl <= MAX_TTL_SECONDS:
+            raise e.bad_request("ttlInSecs must be a positive integer number of seconds (int32)")
         a = self.get_applicant(session, client, applicant_id)
         partner = session.get(Partnership, (client.client_id, for_client_id))
         if partner is None:
@@ -709,8 +710,10 @@ class SumsubService:
             cur["reviewResult"] = {"reviewAnswer": "GREEN"}
             steps[step] = cur
             new.steps = steps
-        if not plan.documents_requested:
-            self.complete_review(session, new, {"reviewAnswer": "GREEN"})
+        # The copy inherits the donor's review (always GREEN after rechecks; Copy Applicant checks nothing).
+        donor_result = donor.review.get("reviewResult")
+        if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
+            self.complete_review(session, new, copy.deepcopy(donor_result))
         return new
 
 

@@ -25,4 +25,5 @@ def signed_headers(
 
 
 def signatures_match(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.lower(), given.strip().lower())
+    # Compare bytes: compare_digest refuses non-ASCII str, and a header may carry any latin-1 character.
+    return hmac.compare_digest(expected.lower().encode(), given.strip().lower().encode("utf-8", "replace"))

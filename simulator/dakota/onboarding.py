@@ -1,0 +1,590 @@
+"""Step 3 and after: completing, submitting and reviewing an individual application, with the events it emits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pycountry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from simulator.core.runtime import Runtime
+from simulator.dakota import problems as p
+from simulator.dakota.applications import IDENTITY_DOCS, Applications
+from simulator.dakota.models import ApiKey, Application, Customer
+from simulator.dakota.problems import ApplicationNotReady
+from simulator.sumsub.models import Applicant, SumsubClient
+from simulator.sumsub.service import SumsubService
+from simulator.webhooks.service import Webhooks
+
+ROLES = ("ubo", "control_person", "applicant", "individual")
+EMPLOYMENT = ("employed", "self_employed", "unemployed", "student", "retired")
+PURPOSES = (
+    "investing",
+    "sending_and_receiving_payments",
+    "storage_of_funds_or_digital_assets",
+    "making_online_payments",
+    "trading_on_other_platforms",
+)
+WEALTH = (
+    "investments",
+    "employment",
+    "court_settlement",
+    "lottery_winnings",
+    "retirement_income",
+    "savings",
+    "sale_of_assets",
+    "family_funds",
+    "gambling_winnings",
+    "gift",
+    "inheritance",
+    "insurance_claim",
+    "loan",
+    "redundancy_severance",
+    "benefits",
+)
+DOCUMENT_TYPES = (
+    *IDENTITY_DOCS,
+    "proof_of_address",
+    "bank_statement",
+    "utility_bill",
+    "source_of_wealth",
+    "payslip",
+    "employment_contract",
+    "income_verification_letter",
+    "savings_statement",
+    "crypto_statement",
+    "investment_statement",
+)
+ATTESTATION_TYPES = (
+    "information_accuracy",
+    "terms_of_service",
+    "privacy_policy",
+    "funds_transfer_agreement",
+    "lead_bank_privacy_policy",
+    "e_sign",
+)
+FILE_MAGIC = {"pdf": (b"%PDF",), "jpeg": (b"\xff\xd8\xff",), "png": (b"\x89PNG\r\n\x1a\n",)}
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+EDITABLE = ("pending", "request_for_information")
+DECIDABLE = ("submitted", "under_review", "request_for_information", "approved", "declined")
+SIMULATION_TYPES = (
+    "kyb_approve",
+    "kyb_reject",
+    "kyb_info_request",
+    "kyc_approve",
+    "kyc_reject",
+    "kyc_info_request",
+    "applicant_activate",
+    "applicant_suspend",
+)
+RUNTIME_STATE = "runtime_settings"
+_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+_TEST_DOMAINS = ("example.com", "example.org", "example.net", "test.com")
+_TEST_TLDS = (".test", ".example", ".invalid", ".localhost")
+
+
+def valid_country(code: Any) -> bool:
+    return isinstance(code, str) and len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+def _err(field: str, message: str, code: str = "invalid") -> dict[str, str]:
+    return {"field": field, "message": message, "code": code}
+
+
+def validate_individual(
+    body: Any, today: date, existing_ssn: str | None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """`IndividualRequest` for an individual application → (clean fields, field errors)."""
+    if not isinstance(body, dict):
+        return {}, [_err("body", "Request body must be a JSON object", "invalid_type")]
+    errors: list[dict[str, str]] = []
+    out: dict[str, Any] = {}
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not roles or not all(r in ROLES for r in roles):
+        errors.append(_err("roles", f"roles is required: a non-empty list of {', '.join(ROLES)}", "required"))
+    elif roles != ["individual"]:
+        errors.append(_err("roles", 'an individual application takes roles ["individual"] (it cannot be combined)'))
+    else:
+        out["roles"] = ["individual"]
+    if "title" in body:
+        errors.append(_err("title", "title is invalid for the individual role"))
+    name = body.get("name")
+    if not isinstance(name, dict):
+        errors.append(_err("name", "name is required: {first, middle?, last}", "required"))
+    else:
+        for part in ("first", "last"):
+            v = name.get(part)
+            if not isinstance(v, str) or not v.strip() or len(v) > 100:
+                errors.append(_err(f"name.{part}", f"name.{part} is required (1-100 characters)", "required"))
+            else:
+                out[f"{part}_name"] = v.strip()
+        middle = name.get("middle")
+        if middle is not None:
+            if not isinstance(middle, str) or len(middle) > 100:
+                errors.append(_err("name.middle", "name.middle must be a string of at most 100 characters"))
+            elif middle.strip():
+                out["middle_name"] = middle.strip()
+    dob = body.get("date_of_birth")
+    try:
+        born = date.fromisoformat(dob) if isinstance(dob, str) and len(dob) == 10 else None
+    except ValueError:
+        born = None
+    if born is None:
+        errors.append(_err("date_of_birth", "date_of_birth is required: YYYY-MM-DD", "required"))
+    else:
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        if age < 18:
+            errors.append(_err("date_of_birth", "the individual must be at least 18 years old", "too_young"))
+        else:
+            out["date_of_birth"] = dob
+    nats = body.get("nationalities")
+    if not isinstance(nats, list) or not nats:
+        errors.append(
+            _err("nationalities", "nationalities is required: at least one ISO 3166-1 alpha-2 code", "required")
+        )
+    elif not all(valid_country(n) for n in nats):
+        errors.append(_err("nationalities", "nationalities must be ISO 3166-1 alpha-2 codes (e.g. GB, US)"))
+    else:
+        out["nationalities"] = list(dict.fromkeys(nats))
+    addr = body.get("address")
+    if not isinstance(addr, dict):
+        errors.append(_err("address", "address is required: {street1, city, country, ...}", "required"))
+    else:
+        clean: dict[str, str] = {}
+        for k in ("street1", "city"):
+            v = addr.get(k)
+            if not isinstance(v, str) or not v.strip():
+                errors.append(_err(f"address.{k}", f"address.{k} is required", "required"))
+            else:
+                clean[k] = v.strip()
+        if not valid_country(addr.get("country")):
+            errors.append(_err("address.country", "address.country must be an ISO 3166-1 alpha-2 code", "invalid"))
+        else:
+            clean["country"] = addr["country"]
+        for k in ("street2", "street3", "region", "postal_code"):
+            v = addr.get(k)
+            if v is None:
+                continue
+            if not isinstance(v, str) or len(v) > 200:
+                errors.append(_err(f"address.{k}", f"address.{k} must be a string"))
+            elif v.strip():
+                clean[k] = v.strip()
+        out["address"] = clean
+    email = body.get("email_address")
+    if not isinstance(email, str) or not _EMAIL.match(email):
+        errors.append(_err("email_address", "email_address is required: a valid email address", "required"))
+    else:
+        domain = email.rsplit("@", 1)[1].lower()
+        if (
+            domain in _TEST_DOMAINS
+            or domain.endswith(_TEST_TLDS)
+            or any(domain.endswith("." + d) for d in _TEST_DOMAINS)
+        ):
+            errors.append(_err("email_address", "email_address cannot use example or test domains"))
+        else:
+            out["email_address"] = email
+    emp = body.get("employment_status")
+    if emp not in EMPLOYMENT:
+        errors.append(
+            _err("employment_status", f"employment_status is required: one of {', '.join(EMPLOYMENT)}", "required")
+        )
+    else:
+        out["employment_status"] = emp
+    for field, allowed in (("purpose_of_account", PURPOSES), ("source_of_wealth", WEALTH)):
+        v = body.get(field)
+        if not isinstance(v, list) or not v:
+            errors.append(_err(field, f"{field} is required: at least one of {', '.join(allowed)}", "required"))
+        elif not all(x in allowed for x in v):
+            errors.append(_err(field, f"{field} items must be among {', '.join(allowed)}"))
+        else:
+            out[field] = list(dict.fromkeys(v))
+    ssn = body.get("ssn")
+    us_person = "US" in (out.get("nationalities") or []) or (out.get("address") or {}).get("country") == "US"
+    if ssn is not None:
+        if not isinstance(ssn, str) or not re.fullmatch(r"\d{3}-\d{2}-\d{4}", ssn):
+            errors.append(_err("ssn", "ssn must have the format XXX-XX-XXXX"))
+        else:
+            out["ssn"] = ssn
+    elif us_person and existing_ssn:
+        out["ssn"] = existing_ssn  # the SSN carried from Sumsub stays unless replaced
+    elif us_person:
+        errors.append(_err("ssn", "ssn is required for US persons (format XXX-XX-XXXX)", "required"))
+    return out, errors
+
+
+class Onboarding:
+    def __init__(self, rt: Runtime, apps: Applications, webhooks: Webhooks, sumsub: SumsubService) -> None:
+        self.rt = rt
+        self.apps = apps
+        self.webhooks = webhooks
+        self.sumsub = sumsub
+
+    # ------------------------------------------------------------------ helpers
+    def _editable(self, app: Application) -> None:
+        if app.status not in EDITABLE:
+            raise p.DakotaProblem(
+                409, f"Application already {app.status}: it cannot be modified", title="Application not editable"
+            )
+
+    def _touch(self, session: Session, app: Application) -> float:
+        now = self.rt.clock.now(session)
+        app.updated_at = now
+        app.version += 1
+        return now
+
+    def _customer(self, session: Session, app: Application) -> Customer:
+        c = session.get(Customer, app.customer_id)
+        assert c is not None
+        return c
+
+    def customer_object(self, session: Session, c: Customer) -> dict[str, Any]:
+        app = session.get(Application, c.application_id) if c.application_id else None
+        from simulator.dakota.applications import kyc_status
+
+        return {
+            "customer_id": c.id,
+            "name": c.name,
+            "customer_type": c.customer_type,
+            "kyb_status": c.kyb_status,
+            "kyc_status": kyc_status(app),
+            "application_id": c.application_id,
+            "application_status": app.status if app else None,
+        }
+
+    def emit_customer_updated(self, session: Session, c: Customer, previous: dict[str, Any]) -> None:
+        self.webhooks.emit_dakota(
+            session, c.organization_id, "customer.updated", self.customer_object(session, c), previous
+        )
+
+    # ------------------------------------------------------------------ step 3
+    def update_individual_details(self, session: Session, app: Application, body: Any) -> dict[str, Any]:
+        self._editable(app)
+        today = datetime.fromtimestamp(self.rt.clock.now(session), tz=UTC).date()
+        clean, errors = validate_individual(body, today, app.individual.get("ssn"))
+        if errors:
+            raise p.DakotaProblem(
+                400,
+                f"Invalid individual details ({len(errors)} field error(s))",
+                title="Validation failed",
+                errors=errors,
+            )
+        customer = self._customer(session, app)
+        before = self.customer_object(session, customer)
+        if app.individual.get("phone_number"):
+            clean["phone_number"] = app.individual["phone_number"]
+        app.individual = clean
+        app.flags = {**app.flags, "address_placeholder": False}
+        now = self._touch(session, app)
+        if customer.email != clean["email_address"]:
+            customer.email = clean["email_address"]
+        customer.updated_at = now
+        after = self.customer_object(session, customer)
+        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+        return {
+            "application_id": app.id,
+            "application_status": app.status,
+            "application_decision": app.decision,
+            "individual": self.apps.individual_entity(app),
+        }
+
+    def upload_document(self, session: Session, app: Application, individual_id: str, body: Any) -> dict[str, Any]:
+        if individual_id != app.individual_id:
+            raise p.DakotaProblem(404, "Individual not found in this application", title="Individual not found")
+        self._editable(app)
+        if not isinstance(body, dict):
+            raise p.invalid("Request body must be a JSON object", "body")
+        doc_type = body.get("type")
+        if doc_type not in DOCUMENT_TYPES:
+            raise p.invalid(f"type must be one of {', '.join(DOCUMENT_TYPES)}", "type")
+        file_type = body.get("file_type")
+        if file_type not in FILE_MAGIC:
+            raise p.invalid("file_type must be pdf, jpeg or png", "file_type")
+        raw = body.get("file_content")
+        if not isinstance(raw, str) or not raw:
+            raise p.invalid("file_content is required: the base64-encoded file", "file_content", "required")
+        if len(raw) > (MAX_DOCUMENT_BYTES * 4) // 3 + 8:
+            raise p.DakotaProblem(413, "File size exceeds the 10MB limit; use the presigned upload for larger files")
+        try:
+            content = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise p.invalid("file_content must be valid base64", "file_content") from None
+        if not content:
+            raise p.invalid("file_content is empty", "file_content")
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise p.DakotaProblem(413, "File size exceeds the 10MB limit; use the presigned upload for larger files")
+        if not content.startswith(FILE_MAGIC[file_type]):
+            raise p.invalid(f"file_content is not a {file_type} file", "file_content", "type_mismatch")
+        country = body.get("country")
+        if not valid_country(country):
+            raise p.invalid("country is required: the issuing country's ISO 3166-1 alpha-2 code", "country")
+        identity = doc_type in IDENTITY_DOCS
+        id_number = body.get("id_number")
+        if identity and (not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 50):
+            raise p.invalid("id_number is required for identity documents", "id_number", "required")
+        valid_until = body.get("valid_until")
+        if valid_until is not None:
+            try:
+                until = date.fromisoformat(valid_until) if isinstance(valid_until, str) else None
+            except ValueError:
+                until = None
+            if until is None:
+                raise p.invalid("valid_until must be a date (YYYY-MM-DD)", "valid_until")
+            today = datetime.fromtimestamp(self.rt.clock.now(session), tz=UTC).date()
+            if until < today:
+                raise p.invalid("the document has expired (valid_until is in the past)", "valid_until", "expired")
+        filename = body.get("filename")
+        if filename is not None and (not isinstance(filename, str) or len(filename) > 100):
+            raise p.invalid("filename must be a string of at most 100 characters", "filename")
+        now = self._touch(session, app)
+        doc = {
+            "document_id": self.rt.ids.ksuid(now),
+            "document_type": doc_type,
+            "status": "uploaded",
+            "uploaded_at": now,
+            "source": "api",
+            "file_type": file_type,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "country": country,
+            "id_number": id_number if identity else None,
+            "valid_until": valid_until,
+            "filename": _safe_filename(filename),
+        }
+        app.documents = [*app.documents, doc]
+        if identity and app.sumsub and app.sumsub.get("sumsub_review_status") == "documents_requested":
+            self._close_documents_requested(session, app, now)
+        return {"document_id": doc["document_id"]}
+
+    def _close_documents_requested(self, session: Session, app: Application, now: float) -> None:
+        """The missing identity document arrived: Sumsub's review on Dakota's side completes GREEN."""
+        assert app.sumsub is not None
+        applicant = session.get(Applicant, app.sumsub["provider_applicant_id"])
+        review = dict(app.sumsub.get("review", {}))
+        if applicant is not None:
+            self.sumsub.complete_review(session, applicant, {"reviewAnswer": "GREEN"})
+            review.update(
+                {
+                    "review_status": "completed",
+                    "review_result": {"review_answer": "GREEN"},
+                    "review_date": applicant.review.get("reviewDate", "")[:10]
+                    + "T"
+                    + applicant.review.get("reviewDate", "")[11:19]
+                    + "Z",
+                    "attempt_cnt": applicant.review.get("attemptCnt", 1),
+                }
+            )
+            client = session.get(SumsubClient, applicant.client_id)
+            if client is not None:
+                self.webhooks.emit_sumsub(session, client, applicant, "applicantReviewed")
+        app.sumsub = {**app.sumsub, "review": review, "sumsub_review_status": "approved"}
+
+    def attest(self, session: Session, app: Application, body: Any) -> None:
+        self._editable(app)
+        if not isinstance(body, dict):
+            raise p.invalid("Request body must be a JSON object", "body")
+        kind = body.get("attestation_type")
+        if kind not in ATTESTATION_TYPES:
+            raise p.invalid(f"attestation_type must be one of {', '.join(ATTESTATION_TYPES)}", "attestation_type")
+        ts = body.get("timestamp")
+        if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
+            raise p.invalid("timestamp is required: unix seconds", "timestamp", "required")
+        if ts > self.rt.clock.now(session) + 300:
+            raise p.invalid("timestamp cannot be in the future", "timestamp")
+        if body.get("applicant_id") != app.individual_id:
+            raise p.invalid(
+                "applicant_id must be the application's individual: the attestor must be the individual",
+                "applicant_id",
+            )
+        first, last = app.individual.get("first_name"), app.individual.get("last_name")
+        if not first or not last:
+            raise p.invalid("the individual's name must be on file before attesting", "applicant_id")
+        esign = app.attestations.get("e_sign")
+        if kind != "e_sign":
+            if esign is None:
+                raise p.invalid("e_sign must be submitted first", "attestation_type", "e_sign_required")
+            if ts <= esign["timestamp"]:
+                raise p.invalid("timestamp must be after the e_sign attestation", "timestamp")
+        self._touch(session, app)
+        app.attestations = {**app.attestations, kind: {"timestamp": ts, "attested_by": f"{first} {last}"}}
+
+    def submit(self, session: Session, app: Application) -> dict[str, Any]:
+        """Submit, or answer `application_not_ready` listing exactly what is missing."""
+        if app.status not in EDITABLE:
+            raise ApplicationNotReady(
+                {
+                    "code": "application_not_ready",
+                    "application_id": app.id,
+                    "status_message": f"Application is already {app.status}",
+                    "incomplete_applicants": [],
+                    "missing_attestations": [],
+                }
+            )
+        v = self.apps.validation(app)
+        if not v["ready"]:
+            ind = v["primary_individual"]
+            entity = {
+                "applicant_type": "individual",
+                "applicant_id": app.individual_id,
+                "first_name": app.individual.get("first_name", ""),
+                "last_name": app.individual.get("last_name", ""),
+                "ready": ind["ready"],
+                "document_info": {
+                    "uploaded_documents": ind["documents"]["uploaded_documents"],
+                    "missing_documents": [d for d in ind["documents"]["missing_documents"] if d["required"]],
+                },
+                "missing_fields": ind["details"]["missing_fields"],
+            }
+            raise ApplicationNotReady(
+                {
+                    "code": "application_not_ready",
+                    "application_id": app.id,
+                    "status_message": v["status_message"],
+                    "incomplete_applicants": [] if ind["ready"] else [entity],
+                    "missing_attestations": v["attestations"]["missing"],
+                }
+            )
+        customer = self._customer(session, app)
+        before = self.customer_object(session, customer)
+        now = self._touch(session, app)
+        app.status = "submitted"
+        app.submitted_at = now
+        delay = self.runtime_settings(session).get("auto_approve_after_seconds")
+        app.auto_decide_at = now + float(delay) if delay is not None else None
+        customer.updated_at = now
+        self.webhooks.emit_dakota(
+            session,
+            customer.organization_id,
+            "customer.kyb_application.submitted",
+            {"customer_id": customer.id, "type": "individual", "application_id": app.id},
+        )
+        self.emit_customer_updated(session, customer, {"application_status": before["application_status"]})
+        return self.apps.application_dict(session, app, {"all"})
+
+    # ------------------------------------------------------------------ review
+    def simulate(self, session: Session, key: ApiKey, body: Any) -> dict[str, Any]:
+        """`POST /sandbox/simulate/onboarding`: drive a review decision as Dakota's sandbox does."""
+        if key.role not in ("admin", "operator"):
+            raise p.DakotaProblem(403, "Simulations require an admin or operator API key")
+        if not isinstance(body, dict):
+            raise p.invalid("Request body must be a JSON object", "body")
+        kind = body.get("type")
+        if kind not in SIMULATION_TYPES:
+            raise p.invalid(f"type must be one of {', '.join(SIMULATION_TYPES)}", "type")
+        sim_id = body.get("simulation_id")
+        if not isinstance(sim_id, str) or not 1 <= len(sim_id) <= 128:
+            raise p.invalid("simulation_id is required: 1 to 128 characters", "simulation_id", "required")
+        app_id = body.get("applicant_id")
+        if not isinstance(app_id, str) or not app_id:
+            raise p.invalid("applicant_id is required: the application id", "applicant_id", "required")
+        fields = body.get("info_request_fields")
+        if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
+            raise p.invalid("info_request_fields must be an array of strings", "info_request_fields")
+        app = session.get(Application, app_id) if len(app_id) <= 64 else None
+        if app is None or app.organization_id != key.organization_id:
+            raise p.DakotaProblem(404, "Applicant not found", title="Applicant not found")
+        if app.status not in DECIDABLE:
+            raise p.invalid(
+                f"the application is {app.status}: submit it (POST /applications/{{id}}/submissions) before a review "
+                "decision",
+                "applicant_id",
+                "not_submitted",
+            )
+        customer = self._customer(session, app)
+        previous_kyb = customer.kyb_status
+        if kind.endswith("_approve") or kind == "applicant_activate":
+            self.decide(session, app, "approved", "manual", provision=kind in ("kyb_approve", "applicant_activate"))
+        elif kind.endswith("_reject") or kind == "applicant_suspend":
+            self.decide(session, app, "declined", "manual", reason=body.get("reason_code"))
+        else:
+            self.request_information(session, app, fields or [], body.get("reason_code"))
+        return {
+            "simulation_id": sim_id,
+            "applicant_id": app.id,
+            "previous_state": previous_kyb,
+            "new_state": customer.kyb_status,
+            "application_status": app.status,
+        }
+
+    def decide(
+        self,
+        session: Session,
+        app: Application,
+        decision: str,
+        method: str,
+        *,
+        provision: bool = False,
+        reason: Any = None,
+    ) -> None:
+        customer = self._customer(session, app)
+        before = self.customer_object(session, customer)
+        now = self._touch(session, app)
+        app.status = decision
+        app.decision = decision
+        app.decision_method = method
+        app.auto_decide_at = None
+        if reason is not None:
+            app.flags = {**app.flags, "reason_code": str(reason)}
+        if decision == "declined":
+            customer.kyb_status = "rejected"
+        elif provision:
+            customer.kyb_status = "active"
+        customer.updated_at = now
+        if provision:
+            for provider in ("sumsub", "dakota_compliance"):
+                self.webhooks.emit_dakota(
+                    session,
+                    customer.organization_id,
+                    "customer.kyb_status.created",
+                    {"customer_id": customer.id, "kyb_status": "approved", "provider_id": provider},
+                )
+            self.webhooks.emit_dakota(
+                session,
+                customer.organization_id,
+                "recipient.created",
+                {"recipient_id": self.rt.ids.ksuid(now), "customer_id": customer.id, "name": customer.name},
+            )
+        after = self.customer_object(session, customer)
+        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+
+    def request_information(self, session: Session, app: Application, fields: list[str], reason: Any) -> None:
+        customer = self._customer(session, app)
+        before = self.customer_object(session, customer)
+        self._touch(session, app)
+        app.status = "request_for_information"
+        app.auto_decide_at = None
+        app.flags = {**app.flags, "info_request_fields": fields, "reason_code": reason}
+        after = self.customer_object(session, customer)
+        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+
+    # ------------------------------------------------------------------ settling due work
+    def runtime_settings(self, session: Session) -> dict[str, Any]:
+        return self.rt.store.get_state(session, RUNTIME_STATE) or {}
+
+    def settle_due(self) -> list[dict[str, Any]]:
+        """Auto-approve submitted applications whose delay has passed on the simulated clock."""
+        fired: list[dict[str, Any]] = []
+        with self.rt.store.write() as session:
+            now = self.rt.clock.now(session)
+            q = select(Application).where(
+                Application.status == "submitted",
+                Application.auto_decide_at.is_not(None),
+                Application.auto_decide_at <= now,
+            )
+            for app in session.scalars(q):
+                self.decide(session, app, "approved", "auto")
+                fired.append({"kind": "auto_approval", "application_id": app.id, "outcome": "approved"})
+        return fired
+
+
+def _safe_filename(name: Any) -> str | None:
+    if not isinstance(name, str) or not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
+    return cleaned[:100] or None

@@ -1,0 +1,1 @@
+"""The dashboard: a single-page admin UI (Customers, Add customer with the Sumsub CSV import) over the public API."""

@@ -1,0 +1,110 @@
+"""Helpers for the Sumsub tests: donor flows over the signed API and raw (hand-signed) requests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import requests
+
+from simulator.harness.clients import SumsubApi
+from simulator.sumsub.profiles import fake_image
+from simulator.sumsub.signing import signed_headers
+
+DAKOTA = "dakota.xyz_158913"
+DONOR = "acme-wallet_20419"
+DONOR2 = "globex-exchange_55120"
+INITECH = "initech-bank_77001"
+SERVICE_EXCEPTION = "de.smtdp.commons.service.exceptions.ServiceException"
+
+PASSPORT_META: dict[str, Any] = {
+    "idDocType": "PASSPORT",
+    "country": "GBR",
+    "firstName": "OLIVIA",
+    "lastName": "BENNETT",
+    "dob": "1990-04-12",
+    "number": "533401372",
+    "issuedDate": "2019-02-01",
+    "validUntil": "2029-02-01",
+}
+
+
+def ext_id(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def png(seed: str | None = None) -> bytes:
+    """A small valid PNG, different per seed (so uploads are never duplicates by accident)."""
+    return fake_image(seed or str(uuid.uuid4()))
+
+
+def create_applicant(
+    api: SumsubApi, level: str = "basic-kyc-level", external_user_id: str | None = None, **body: Any
+) -> dict[str, Any]:
+    payload = {
+        "externalUserId": external_user_id or ext_id(),
+        "email": "olivia.bennett@mailbox.co.uk",
+        "fixedInfo": {"firstName": "Olivia", "lastName": "Bennett", "country": "GBR"},
+        **body,
+    }
+    resp = api.create_applicant(level, payload)
+    assert resp.status_code == 200, resp.text
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+def verified_applicant(api: SumsubApi, level: str = "basic-kyc-level", selfie: bool = True) -> dict[str, Any]:
+    """Create an applicant, upload a passport (and a selfie), approve it GREEN: the donor's side of the flow."""
+    a = create_applicant(api, level)
+    up = api.add_id_doc(a["id"], PASSPORT_META, png())
+    assert up.status_code == 200, up.text
+    if selfie:
+        up = api.add_id_doc(a["id"], {"idDocType": "SELFIE", "country": "GBR"}, png())
+        assert up.status_code == 200, up.text
+    done = api.test_completed(a["id"], "GREEN")
+    assert done.status_code == 200, done.text
+    got = api.get_applicant(a["id"])
+    assert got.status_code == 200, got.text
+    data: dict[str, Any] = got.json()
+    return data
+
+
+def mint(api: SumsubApi, applicant_id: str, for_client_id: str = DAKOTA, ttl: int | None = None) -> str:
+    resp = api.generate_share_token(applicant_id, for_client_id, ttl)
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["token"])
+
+
+def raw_request(
+    http: requests.Session,
+    base_url: str,
+    method: str,
+    target: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
+    """Send exactly `target` and `body` with exactly `headers` (no signing)."""
+    return http.request(method, base_url + target, data=body, headers=headers or {}, timeout=30)
+
+
+def sign(api: SumsubApi, method: str, target: str, body: bytes = b"", ts: int | str | None = None) -> dict[str, str]:
+    """The X-App-* headers `api` would send for this request."""
+    return signed_headers(api.app_token, api.secret_key, int(time.time()) if ts is None else ts, method, target, body)
+
+
+def assert_sumsub_error(resp: requests.Response, status: int, error_code: int | None = None) -> dict[str, Any]:
+    """A Sumsub JSON error body: {description, code, correlationId, errorCode?, errorName?}."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.headers["Content-Type"]
+    body: dict[str, Any] = resp.json()
+    assert body["code"] == status
+    assert isinstance(body["description"], str) and body["description"]
+    assert isinstance(body["correlationId"], str) and body["correlationId"]
+    if error_code is None:
+        assert "errorCode" not in body, body
+    else:
+        assert body["errorCode"] == error_code, body
+        assert isinstance(body["errorName"], str) and body["errorName"]
+    return body
