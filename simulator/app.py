@@ -13,14 +13,17 @@ from werkzeug.exceptions import HTTPException
 
 from simulator import __version__
 from simulator.core import journal, seed
+from simulator.core.context import RequestInfo, current_request
 from simulator.core.errors import ControlError, SandboxError
 from simulator.core.runtime import Runtime
 from simulator.dakota.applications import Applications
 from simulator.dakota.importer import BulkImporter
+from simulator.dakota.onboarding import Onboarding
 from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
 from simulator.settings import Settings
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.service import SumsubService
+from simulator.webhooks.service import Dispatcher, Webhooks
 
 log = logging.getLogger("simulator")
 EXTENSION = "kyc_sandbox"
@@ -28,32 +31,60 @@ EXTENSION = "kyc_sandbox"
 
 @dataclass
 class Sandbox:
-    """Everything one sandbox instance holds; lives in `app.extensions['kyc_sandbox']`."""
+    """Everything one sandbox instance holds (the composition root); lives in `app.extensions['kyc_sandbox']`."""
 
     rt: Runtime
+    webhooks: Webhooks
     sumsub: SumsubService
     applications: Applications
     importer: BulkImporter
+    onboarding: Onboarding
+    dispatcher: Dispatcher
 
     @classmethod
     def build(cls, rt: Runtime) -> Sandbox:
-        sumsub = SumsubService(rt)
+        webhooks = Webhooks(rt)
+        sumsub = SumsubService(rt, webhooks)
         apps = Applications(rt)
-        return cls(rt=rt, sumsub=sumsub, applications=apps, importer=BulkImporter(rt, sumsub, apps))
+        onboarding = Onboarding(rt, apps, webhooks, sumsub)
+        sb = cls(
+            rt=rt,
+            webhooks=webhooks,
+            sumsub=sumsub,
+            applications=apps,
+            importer=BulkImporter(rt, sumsub, apps, webhooks),
+            onboarding=onboarding,
+            dispatcher=Dispatcher(lambda: None),
+        )
+        sb.dispatcher = Dispatcher(sb.tick)
+        return sb
 
     def prepare(self) -> None:
         """Create the schema and seed an empty store."""
         self.rt.store.create_schema()
         with self.rt.store.write() as session:
             seed.ensure_seeded(session)
+            self.webhooks.ensure_key(session)
 
     def reset(self) -> None:
         """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time."""
+        self.rt.ids.reseed(self.rt.settings.seed)
         with self.rt.store.write() as session:
             seed.wipe(session)
             seed.seed(session)
             self.rt.clock.reset(session)
-        self.rt.ids.reseed(self.rt.settings.seed)
+            self.webhooks.ensure_key(session)
+        self.webhooks.forget_key()
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Settle what is due on the simulated clock (auto decisions), then deliver due webhooks."""
+        fired = self.onboarding.settle_due()
+        fired.extend(a.to_dict() for a in self.webhooks.dispatch_due())
+        return fired
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+        self.rt.store.dispose()
 
 
 def sandbox() -> Sandbox:
@@ -101,10 +132,17 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     def _start() -> None:
         g.started = time.perf_counter()
         g.request_id = rt.ids.request_id()
+        g.request_token = current_request.set(
+            RequestInfo(request_id=g.request_id, idempotency_key=request.headers.get("x-idempotency-key"))
+        )
+        if settings.background_dispatch:
+            sb.dispatcher.ensure_started()
 
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["x-request-id"] = g.get("request_id", "")
+        if request.method != "GET" and settings.background_dispatch:
+            sb.dispatcher.kick()  # whatever the request queued goes out now, not at the next poll
         path = request.path
         if settings.journal_size > 0 and not path.startswith("/_sandbox/journal"):
             try:

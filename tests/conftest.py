@@ -130,14 +130,14 @@ def make_kit(http: requests.Session, base_url: str, contract: OpenApiContract | 
 
 @pytest.fixture
 def sandbox_settings() -> Settings:
-    return Settings(database_url="sqlite://", seed=1234, journal_size=200)
+    return Settings(database_url="sqlite://", seed=1234, journal_size=200, background_dispatch=0)
 
 
 @pytest.fixture
 def app(sandbox_settings: Settings) -> Iterator[Flask]:
     application = create_app(sandbox_settings)
     yield application
-    application.extensions["kyc_sandbox"].rt.store.dispose()
+    application.extensions["kyc_sandbox"].close()
 
 
 @pytest.fixture

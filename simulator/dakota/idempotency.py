@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,13 @@ from simulator.dakota.models import IdempotencyRecord
 class Replay:
     status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
 
 
 def parse_key(raw: str | None) -> str:
@@ -106,6 +114,31 @@ class Idempotency:
                 )
             rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
             return None
+
+    def run(
+        self,
+        api_key: str,
+        raw_key: str | None,
+        method: str,
+        path: str,
+        raw_body: bytes,
+        execute: Callable[[], tuple[int, dict[str, Any]]],
+    ) -> Outcome:
+        """Execute once per (API key, idempotency key); replay the stored response afterwards.
+
+        A request that raises (a 4xx problem, or a crash) stores nothing: retrying with the same key runs again.
+        """
+        key = parse_key(raw_key)
+        replay = self.begin(api_key, key, method, path, body_hash(raw_body))
+        if replay is not None:
+            return Outcome(replay.status, replay.body, replayed=True)
+        try:
+            status, body = execute()
+        except BaseException:
+            self.release(api_key, key)
+            raise
+        self.finish(api_key, key, status, body)
+        return Outcome(status, body)
 
     def finish(self, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
         with self.rt.store.write() as session:

@@ -17,12 +17,13 @@ from simulator.core.runtime import Runtime
 from simulator.dakota import auth
 from simulator.dakota import problems as p
 from simulator.dakota.applications import Applications
-from simulator.dakota.idempotency import Idempotency, body_hash, parse_key
+from simulator.dakota.idempotency import Idempotency, parse_key
 from simulator.dakota.mapping import MappedIndividual, map_applicant
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import IdDoc, SumsubClient
 from simulator.sumsub.service import ShareTokenError, SumsubService
+from simulator.webhooks.service import Webhooks
 
 MAX_TOKENS = 100
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
@@ -94,10 +95,11 @@ def row_error(err: ShareTokenError, client_id: str) -> str:
 
 
 class BulkImporter:
-    def __init__(self, rt: Runtime, sumsub: SumsubService, apps: Applications) -> None:
+    def __init__(self, rt: Runtime, sumsub: SumsubService, apps: Applications, webhooks: Webhooks) -> None:
         self.rt = rt
         self.sumsub = sumsub
         self.apps = apps
+        self.webhooks = webhooks
         self.idempotency = Idempotency(rt)
 
     def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
@@ -105,18 +107,12 @@ class BulkImporter:
         with self.rt.store.read() as session:
             key = auth.authenticate(session, api_key)
             auth.require(key, auth.MANAGE_COMPLIANCE_APPLICATIONS, PERMISSION_DETAIL)
-        idem = parse_key(idempotency_key)
+        parse_key(idempotency_key)  # a bad header is reported before a bad body
         tokens = parse_tokens(raw_body)
-        replay = self.idempotency.begin(key.key, idem, "POST", path, body_hash(raw_body))
-        if replay is not None:
-            return BulkResult(replay.status, replay.body, replayed=True)
-        try:
-            body = self.import_tokens(key, tokens)
-        except BaseException:
-            self.idempotency.release(key.key, idem)
-            raise
-        self.idempotency.finish(key.key, idem, 200, body)
-        return BulkResult(200, body)
+        outcome = self.idempotency.run(
+            key.key, idempotency_key, "POST", path, raw_body, lambda: (200, self.import_tokens(key, tokens))
+        )
+        return BulkResult(outcome.status, outcome.body, replayed=outcome.replayed)
 
     def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
         results = [self.import_one(key, t) for t in tokens]
@@ -249,6 +245,12 @@ class BulkImporter:
         session.flush()
         session.add(app)
         session.flush()
+        self.webhooks.emit_dakota(
+            session,
+            key.organization_id,
+            "customer.created",
+            {"customer_id": customer.id, "name": customer.name, "customer_type": customer.customer_type},
+        )
         return customer, app
 
 

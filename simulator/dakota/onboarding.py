@@ -18,7 +18,7 @@ from simulator.dakota import problems as p
 from simulator.dakota.applications import IDENTITY_DOCS, Applications
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.dakota.problems import ApplicationNotReady
-from simulator.sumsub.models import Applicant, SumsubClient
+from simulator.sumsub.models import Applicant
 from simulator.sumsub.service import SumsubService
 from simulator.webhooks.service import Webhooks
 
@@ -379,9 +379,6 @@ class Onboarding:
                     "attempt_cnt": applicant.review.get("attemptCnt", 1),
                 }
             )
-            client = session.get(SumsubClient, applicant.client_id)
-            if client is not None:
-                self.webhooks.emit_sumsub(session, client, applicant, "applicantReviewed")
         app.sumsub = {**app.sumsub, "review": review, "sumsub_review_status": "approved"}
 
     def attest(self, session: Session, app: Application, body: Any) -> None:

@@ -20,6 +20,7 @@ from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
 from simulator.sumsub.signing import signature, signatures_match
+from simulator.webhooks.service import Webhooks
 
 MAX_TOKEN_LENGTH = 1024
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -108,8 +109,17 @@ def java_date(epoch: float) -> str:
 
 
 class SumsubService:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, webhooks: Webhooks | None = None) -> None:
         self.rt = rt
+        self.webhooks = webhooks
+
+    def _notify(self, session: Session, a: Applicant, event_type: str, reuse_scope: str | None = None) -> None:
+        """Queue a webhook to the applicant's workspace, if that client configured a webhook URL."""
+        if self.webhooks is None:
+            return
+        client = session.get(SumsubClient, a.client_id)
+        if client is not None:
+            self.webhooks.emit_sumsub(session, client, a, event_type, reuse_scope)
 
     # ------------------------------------------------------------------ auth
     def authenticate(
@@ -214,6 +224,7 @@ class SumsubService:
         )
         session.add(applicant)
         session.flush()
+        self._notify(session, applicant, "applicantCreated")
         return applicant
 
     def _new_review(self, level_name: str, now: float) -> dict[str, Any]:
@@ -433,7 +444,7 @@ class SumsubService:
                     result[k] = body[k]
         self.complete_review(session, a, result)
 
-    def complete_review(self, session: Session, a: Applicant, result: dict[str, Any]) -> None:
+    def complete_review(self, session: Session, a: Applicant, result: dict[str, Any], *, notify: bool = True) -> None:
         now = self.rt.clock.now(session)
         review = copy.deepcopy(a.review)
         review["attemptCnt"] = int(review.get("attemptCnt", 0)) + 1
@@ -450,6 +461,8 @@ class SumsubService:
             for img in step.get("imageReviewResults", {}):
                 step["imageReviewResults"][img] = {"reviewAnswer": result["reviewAnswer"]}
         a.steps = steps
+        if notify:
+            self._notify(session, a, "applicantReviewed")
 
     def sdk_access_token(self, session: Session, client: SumsubClient, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -713,7 +726,10 @@ class SumsubService:
         # The copy inherits the donor's review (always GREEN after rechecks; Copy Applicant checks nothing).
         donor_result = donor.review.get("reviewResult")
         if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
-            self.complete_review(session, new, copy.deepcopy(donor_result))
+            self.complete_review(session, new, copy.deepcopy(donor_result), notify=False)
+        # Only the first webhook after an import carries reuseScope.
+        first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
+        self._notify(session, new, first, reuse_scope=scope)
         return new
 
 
