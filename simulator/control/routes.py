@@ -72,7 +72,8 @@ def set_clock() -> Response:
         raise ControlError("frozen must be true or false", field="frozen")
     with sb.rt.store.write() as session:
         sb.rt.clock.set(session, epoch=epoch, frozen=frozen)
-        return ok(sb.rt.clock.describe(session))
+    fired = sb.tick()
+    return ok({**sb.rt.clock.describe(), "fired": fired})
 
 
 @bp.post("/clock/advance")
@@ -87,7 +88,8 @@ def advance_clock() -> Response:
         raise ControlError("seconds must be at most ten years", field="seconds")
     with sb.rt.store.write() as session:
         sb.rt.clock.advance(session, float(seconds))
-        return ok({**sb.rt.clock.describe(session), "advanced_by": seconds, "fired": []})
+    fired = sb.tick()  # what became due: auto decisions, webhook retries
+    return ok({**sb.rt.clock.describe(), "advanced_by": seconds, "fired": fired})
 
 
 @bp.get("/profiles")
@@ -162,3 +164,59 @@ def _parse_time(value: Any) -> float:
             raise ControlError("now must carry a timezone (e.g. 2026-01-01T00:00:00Z)", field="now")
         return dt.timestamp()
     raise ControlError("now must be an RFC 3339 timestamp or epoch seconds", field="now")
+
+
+@bp.get("/webhooks/public-key")
+def webhook_public_key() -> Response:
+    """The Ed25519 key Dakota webhooks from this sandbox are signed with."""
+    return ok(sandbox().webhooks.public_key())
+
+
+@bp.get("/webhooks/outbox")
+def webhook_outbox() -> Response:
+    """Every queued delivery of both fakes: `?status=pending|delivering|delivered|failed&kind=dakota|sumsub`."""
+    sb = sandbox()
+    status = request.args.get("status")
+    kind = request.args.get("kind")
+    if status is not None and status not in ("pending", "delivering", "delivered", "failed"):
+        raise ControlError("status must be pending, delivering, delivered or failed", field="status")
+    if kind is not None and kind not in ("dakota", "sumsub"):
+        raise ControlError("kind must be dakota or sumsub", field="kind")
+    with sb.rt.store.read() as session:
+        return ok({"items": sb.webhooks.outbox(session, status=status, kind=kind)})
+
+
+@bp.post("/webhooks/dispatch")
+def webhook_dispatch() -> Response:
+    """Deliver what is due now (and settle due auto-decisions); says what fired."""
+    return ok({"fired": sandbox().tick()})
+
+
+@bp.get("/sumsub/webhooks")
+def sumsub_webhooks() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        return ok({"clients": service.sumsub_webhooks(session)})
+
+
+@bp.post("/sumsub/webhooks")
+def configure_sumsub_webhook() -> Response:
+    """`{"client_id", "url" | null, "secret"?, "alg"?}`: where a client's webhooks go and how they are signed."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(service.configure_sumsub_webhook(session, sb.rt, _body()))
+
+
+@bp.get("/settings")
+def get_runtime_settings() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        return ok(service.runtime_settings(session, sb.rt))
+
+
+@bp.post("/settings")
+def set_runtime_settings() -> Response:
+    """`{"auto_approve_after_seconds": N | null}`: approve submitted applications after N simulated seconds."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(service.update_runtime_settings(session, sb.rt, _body()))

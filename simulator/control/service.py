@@ -80,3 +80,61 @@ def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, A
     status = sumsub.token_status(session, result["token"])
     assert status is not None
     return {**result, "expires_at": status["expires_at"], "ttl_in_secs": status["ttl_seconds"]}
+
+
+def sumsub_webhooks(session: Session) -> list[dict[str, Any]]:
+    return [
+        {"client_id": c.client_id, "url": c.webhook_url, "secret": c.webhook_secret, "alg": c.webhook_alg}
+        for c in session.scalars(select(SumsubClient).order_by(SumsubClient.client_id))
+    ]
+
+
+def configure_sumsub_webhook(session: Session, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    from simulator.webhooks.signing import DIGEST_ALGS
+
+    client = session.get(SumsubClient, body.get("client_id")) if isinstance(body.get("client_id"), str) else None
+    if client is None:
+        raise ControlError("client_id must name a Sumsub client", status=404, field="client_id")
+    url = body.get("url")
+    if url is not None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ControlError("url must be an absolute http(s) URL, or null to stop webhooks", field="url")
+    secret = body.get("secret")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise ControlError("secret must be a non-empty string", field="secret")
+    alg = body.get("alg", "HMAC_SHA256_HEX")
+    if alg not in DIGEST_ALGS:
+        raise ControlError(f"alg must be one of {', '.join(DIGEST_ALGS)}", field="alg")
+    client.webhook_url = url
+    client.webhook_secret = secret or client.webhook_secret or rt.ids.secret(32)
+    client.webhook_alg = alg
+    return {"client_id": client.client_id, "url": url, "secret": client.webhook_secret, "alg": alg}
+
+
+def runtime_settings(session: Session, rt: Runtime) -> dict[str, Any]:
+    from simulator.dakota.onboarding import RUNTIME_STATE
+
+    state = rt.store.get_state(session, RUNTIME_STATE) or {}
+    return {"auto_approve_after_seconds": state.get("auto_approve_after_seconds")}
+
+
+def update_runtime_settings(session: Session, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    from simulator.dakota.onboarding import RUNTIME_STATE
+
+    state = rt.store.get_state(session, RUNTIME_STATE) or {}
+    if "auto_approve_after_seconds" in body:
+        delay = body["auto_approve_after_seconds"]
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
+            raise ControlError(
+                "auto_approve_after_seconds must be a number >= 0, or null to turn it off",
+                field="auto_approve_after_seconds",
+            )
+        state["auto_approve_after_seconds"] = delay
+    unknown = set(body) - {"auto_approve_after_seconds"}
+    if unknown:
+        raise ControlError(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    rt.store.put_state(session, RUNTIME_STATE, state)
+    return runtime_settings(session, rt)

@@ -139,6 +139,17 @@ class Applications:
             "poa_status": self.poa_status(app),
         }
         everything = "all" in include
+        if app.application_type == "business":
+            # Token sharing and this sandbox cover individuals; business applications stay bare records.
+            if everything or "entities" in include:
+                out["entities"] = {}
+            if everything or "validation" in include:
+                out["validation"] = {
+                    "ready": False,
+                    "status_message": "Business onboarding is not simulated by this sandbox",
+                    "attestations": {"completed": [], "missing": list(REQUIRED_ATTESTATIONS)},
+                }
+            return out
         if everything or "entities" in include:
             out["entities"] = {"primary_individual": self.individual_entity(app)}
         if everything or "validation" in include:

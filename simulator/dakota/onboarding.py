@@ -262,6 +262,70 @@ class Onboarding:
             session, c.organization_id, "customer.updated", self.customer_object(session, c), previous
         )
 
+    # ------------------------------------------------------------------ manual customers
+    def create_customer(self, session: Session, key: ApiKey, body: Any) -> dict[str, Any]:
+        """`POST /customers`: a customer with an empty application (the dashboard's Manual mode)."""
+        if not isinstance(body, dict):
+            raise p.invalid("Request body must be a JSON object", "body")
+        name = body.get("name")
+        if not isinstance(name, str) or not 3 <= len(name) <= 100 or not name.strip():
+            raise p.invalid("name is required: 3 to 100 characters, not only spaces", "name", "required")
+        ctype = body.get("customer_type")
+        if ctype not in ("individual", "business"):
+            raise p.invalid("customer_type is required: individual or business", "customer_type", "required")
+        external_id = body.get("external_id")
+        if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 256):
+            raise p.invalid("external_id must be a string of at most 256 characters", "external_id")
+        now = self.rt.clock.now(session)
+        ids = self.rt.ids
+        customer = Customer(
+            id=ids.ksuid(now),
+            organization_id=key.organization_id,
+            name=name.strip(),
+            email=None,
+            customer_type=ctype,
+            kyb_status="pending",
+            external_id=external_id,
+            source="api",
+            created_at=now,
+            updated_at=now,
+        )
+        app = Application(
+            id=ids.ksuid(now),
+            organization_id=key.organization_id,
+            customer_id=customer.id,
+            application_type=ctype,
+            status="pending",
+            token=ids.secret(43),
+            individual_id=ids.ksuid(now),
+            individual={},
+            sumsub=None,
+            documents=[],
+            attestations={},
+            flags={"source": "manual"},
+            created_at=now,
+            updated_at=now,
+            expires_at=now + 30 * 24 * 3600,
+        )
+        customer.application_id = app.id
+        session.add(customer)
+        session.flush()
+        session.add(app)
+        session.flush()
+        self.webhooks.emit_dakota(
+            session,
+            key.organization_id,
+            "customer.created",
+            {"customer_id": customer.id, "name": customer.name, "customer_type": ctype},
+        )
+        return {
+            "id": customer.id,
+            "kyb_links": [],
+            "application_id": app.id,
+            "application_url": self.apps.application_url(app),
+            "application_expires_at": int(app.expires_at * 1_000_000_000),
+        }
+
     # ------------------------------------------------------------------ step 3
     def update_individual_details(self, session: Session, app: Application, body: Any) -> dict[str, Any]:
         self._editable(app)

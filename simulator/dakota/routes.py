@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, request
 
-from simulator.app import ok, read_args, sandbox
+from simulator.app import ok, parse_json_or, read_args, sandbox
 from simulator.dakota import auth
 from simulator.dakota import problems as p
-from simulator.dakota.applications import INCLUDE_VALUES
+from simulator.dakota.applications import INCLUDE_VALUES, paginate
 
 bp = Blueprint("dakota", __name__)
 
@@ -70,3 +73,205 @@ def get_application(application_id: str) -> Response:
             )
         app = sb.applications.application_by_token(session, application_id, token)
         return ok(sb.applications.application_dict(session, app, include))
+
+
+# ---------------------------------------------------------------------- customers and Step 3
+def _api_key(session: Any) -> Any:
+    return auth.authenticate(session, request.headers.get("x-api-key"))
+
+
+def _idempotent(owner: str, execute: Callable[[], tuple[int, dict[str, Any]]]) -> Response:
+    """Run a POST once per (caller, x-idempotency-key); a repeat replays the first response."""
+    outcome = sandbox().importer.idempotency.run(
+        owner,
+        request.headers.get("x-idempotency-key"),
+        request.method,
+        request.path,
+        request.get_data(cache=True),
+        execute,
+    )
+    resp = Response(status=204) if outcome.status == 204 else ok(outcome.body, outcome.status)
+    if outcome.replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def _body() -> Any:
+    return parse_json_or(p.invalid)
+
+
+@bp.post("/customers")
+def create_customer() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+    body = _body()
+
+    def execute() -> tuple[int, dict[str, Any]]:
+        with sb.rt.store.write() as session:
+            return 201, sb.onboarding.create_customer(session, key, body)
+
+    return _idempotent(key.key, execute)
+
+
+def _with_application(application_id: str, action: Callable[[Any, Any], tuple[int, dict[str, Any]]]) -> Response:
+    """X-Application-Token operations: authenticate the token, then run `action(session, application)`."""
+    sb = sandbox()
+    token = request.headers.get("X-Application-Token")
+    with sb.rt.store.read() as session:
+        sb.applications.application_by_token(session, application_id, token)
+
+    def execute() -> tuple[int, dict[str, Any]]:
+        with sb.rt.store.write() as session:
+            app = sb.applications.application_by_token(session, application_id, token)
+            return action(session, app)
+
+    if request.method == "POST":
+        return _idempotent(f"app:{token}", execute)
+    status, body = execute()
+    return ok(body, status)
+
+
+@bp.put("/applications/<application_id>/individual-details")
+def update_individual_details(application_id: str) -> Response:
+    sb = sandbox()
+    body = _body()
+    return _with_application(
+        application_id, lambda s, app: (200, sb.onboarding.update_individual_details(s, app, body))
+    )
+
+
+@bp.post("/applications/<application_id>/associated-individuals/<individual_id>/documents")
+def upload_individual_document(application_id: str, individual_id: str) -> Response:
+    sb = sandbox()
+    body = _body()
+    return _with_application(
+        application_id, lambda s, app: (201, sb.onboarding.upload_document(s, app, individual_id, body))
+    )
+
+
+@bp.post("/applications/<application_id>/attestations")
+def submit_attestation(application_id: str) -> Response:
+    sb = sandbox()
+    body = _body()
+
+    def action(s: Any, app: Any) -> tuple[int, dict[str, Any]]:
+        sb.onboarding.attest(s, app, body)
+        return 204, {}
+
+    return _with_application(application_id, action)
+
+
+@bp.post("/applications/<application_id>/submissions")
+def submit_application(application_id: str) -> Response:
+    sb = sandbox()
+    return _with_application(application_id, lambda s, app: (200, sb.onboarding.submit(s, app)))
+
+
+@bp.post("/sandbox/simulate/onboarding")
+def simulate_onboarding() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+    body = _body()
+
+    def execute() -> tuple[int, dict[str, Any]]:
+        with sb.rt.store.write() as session:
+            return 200, sb.onboarding.simulate(session, key, body)
+
+    return _idempotent(key.key, execute)
+
+
+# ---------------------------------------------------------------------- webhooks and events
+@bp.post("/webhooks/targets")
+def create_webhook_target() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+    _require_admin(key)
+    body = _body()
+
+    def execute() -> tuple[int, dict[str, Any]]:
+        with sb.rt.store.write() as session:
+            return 201, sb.webhooks.target_dict(sb.webhooks.create_target(session, key.organization_id, body))
+
+    return _idempotent(key.key, execute)
+
+
+@bp.get("/webhooks/targets")
+def list_webhook_targets() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+        rows = sb.webhooks.targets(session, key.organization_id)
+        page, meta = paginate(rows, read_args(), lambda t: t.id)
+        return ok({"data": [sb.webhooks.target_dict(t) for t in page], "meta": meta})
+
+
+@bp.get("/webhooks/targets/<target_id>")
+def get_webhook_target(target_id: str) -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+        return ok(sb.webhooks.target_dict(sb.webhooks.target(session, key.organization_id, target_id)))
+
+
+@bp.patch("/webhooks/targets/<target_id>")
+def update_webhook_target(target_id: str) -> Response:
+    sb = sandbox()
+    body = _body()
+    with sb.rt.store.write() as session:
+        key = _api_key(session)
+        _require_admin(key)
+        return ok(sb.webhooks.target_dict(sb.webhooks.update_target(session, key.organization_id, target_id, body)))
+
+
+@bp.delete("/webhooks/targets/<target_id>")
+def delete_webhook_target(target_id: str) -> Response:
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        key = _api_key(session)
+        _require_admin(key)
+        sb.webhooks.delete_target(session, key.organization_id, target_id)
+    return Response(status=204)
+
+
+@bp.get("/events")
+def list_events() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+        rows = sb.webhooks.events(session, key.organization_id)
+        page, meta = paginate(rows, read_args(), lambda ev: ev.id)
+        return ok({"data": [ev.envelope for ev in page], "meta": meta})
+
+
+@bp.get("/webhooks")
+def webhook_history() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+        return ok(sb.webhooks.history(session, key.organization_id, read_args()))
+
+
+@bp.get("/webhooks/<event_id>")
+def webhook_delivery(event_id: str) -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        key = _api_key(session)
+        return ok(sb.webhooks.delivery(session, key.organization_id, event_id))
+
+
+@bp.post("/webhooks/events/<event_id>/replay")
+def replay_webhook(event_id: str) -> Response:
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        key = _api_key(session)
+        if key.role not in ("admin", "operator"):
+            raise p.DakotaProblem(403, "Replaying webhooks requires the operator role")
+        return ok(sb.webhooks.replay(session, key.organization_id, event_id))
+
+
+def _require_admin(key: Any) -> None:
+    if key.role not in ("admin", "operator"):
+        raise p.DakotaProblem(403, "This operation requires an admin API key; viewer keys are read-only")

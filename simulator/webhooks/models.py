@@ -38,6 +38,8 @@ class DakotaEvent(Base):
     envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
     simulation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     replay_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Emission order within an organisation (several events can share one clock instant).
+    seq: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
 
 class OutboxItem(Base):

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso, sumsub_datetime
@@ -136,6 +136,7 @@ class Webhooks:
             "data": data,
             "metadata": {"source": "sandbox"},
         }
+        last = session.scalar(select(func.max(DakotaEvent.seq)).where(DakotaEvent.organization_id == organization_id))
         event = DakotaEvent(
             id=event_id,
             organization_id=organization_id,
@@ -143,6 +144,7 @@ class Webhooks:
             created=now,
             envelope=envelope,
             simulation_id=simulation_id,
+            seq=(last or 0) + 1,
         )
         session.add(event)
         targets = session.scalars(select(WebhookTarget).where(WebhookTarget.organization_id == organization_id))
@@ -409,11 +411,7 @@ class Webhooks:
 
     # ------------------------------------------------------------------ Dakota API: events, history, replay
     def events(self, session: Session, org: str) -> list[DakotaEvent]:
-        q = (
-            select(DakotaEvent)
-            .where(DakotaEvent.organization_id == org)
-            .order_by(DakotaEvent.created.desc(), DakotaEvent.id.desc())
-        )
+        q = select(DakotaEvent).where(DakotaEvent.organization_id == org).order_by(DakotaEvent.seq.desc())
         return list(session.scalars(q))
 
     def history(self, session: Session, org: str, args: dict[str, str]) -> dict[str, Any]:
