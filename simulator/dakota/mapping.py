@@ -146,6 +146,14 @@ def map_address(addr: dict[str, Any], placeholder_country: str) -> tuple[dict[st
     return out, country2 is None
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def valid_email(value: Any) -> str | None:
+    """Sumsub does not validate emails; Dakota's field is `format: email`, so an unusable one is left out."""
+    return value.strip() if isinstance(value, str) and _EMAIL.match(value.strip()) else None
+
+
 def ssn_from_tin(tin: Any) -> str | None:
     """A TIN of exactly 9 digits (optionally dashed as ddd-dd-dddd) → `ddd-dd-dddd`."""
     if not isinstance(tin, str):
@@ -216,7 +224,7 @@ def map_applicant(
         nationalities=[nationality] if nationality else [],
         address=address,
         address_placeholder=placeholder,
-        email_address=applicant.get("email") or fixed.get("email") or info.get("email"),
+        email_address=valid_email(applicant.get("email") or fixed.get("email") or info.get("email")),
         phone_number=applicant.get("phone") or fixed.get("phone") or info.get("phone"),
         ssn=ssn_from_tin(tin) if us_person else None,
         us_person=us_person,
