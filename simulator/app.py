@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from simulator import __version__
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = sb
 
+    from simulator.control.pact_states import bp as pact_states_bp
     from simulator.control.routes import bp as control_bp
     from simulator.dakota.routes import bp as dakota_bp
     from simulator.dashboard.routes import bp as dashboard_bp
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.register_blueprint(sumsub_bp)
     app.register_blueprint(dakota_bp)
     app.register_blueprint(control_bp)
+    app.register_blueprint(pact_states_bp)
     app.register_blueprint(dashboard_bp)
 
     @app.before_request
@@ -137,6 +139,12 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         )
         if settings.background_dispatch:
             sb.dispatcher.ensure_started()
+        if (
+            "\x00" in request.environ.get("PATH_INFO", "")
+            or any("\x00" in v for v in request.args.values())
+            or any("\x00" in v for v in request.headers.values())
+        ):
+            raise _as_api_error(400, "NUL characters are not allowed in the URL or headers")
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -159,7 +167,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
                         request_id=g.get("request_id", ""),
                         note=g.get("journal_note"),
                     )
-            except OperationalError:  # the journal is best effort; never fail a request over it
+            except SQLAlchemyError:  # the journal is best effort; never fail a request over it
                 log.warning("journal write skipped", exc_info=True)
         return response
 
@@ -181,6 +189,12 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         if api == "control":
             return render_error(ControlError(description, status=status))
         return render_error(DakotaProblem(status, description))
+
+    @app.errorhandler(DataError)
+    def _bad_data(err: DataError) -> Response:
+        # The database refused a value (e.g. a NUL character on PostgreSQL); the transaction rolled back.
+        log.info("store rejected a value: %s", err.orig)
+        return render_error(_as_api_error(400, "The request contains a value the store cannot hold (e.g. a NUL)"))
 
     @app.errorhandler(OperationalError)
     def _busy(err: OperationalError) -> Response:

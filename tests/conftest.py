@@ -128,14 +128,66 @@ def make_kit(http: requests.Session, base_url: str, contract: OpenApiContract | 
     )
 
 
+# The store the suite runs on: in-memory SQLite by default; `KYC_SANDBOX_TEST_STORE=postgresql` runs the same tests
+# on the PostgreSQL server at KYC_SANDBOX_TEST_POSTGRES_URL (the project's machines have one on 127.0.0.1:5432).
+TEST_STORE = os.environ.get("KYC_SANDBOX_TEST_STORE", "sqlite")
+POSTGRES_URL = os.environ.get("KYC_SANDBOX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("KYC_SANDBOX_REQUIRE_POSTGRES") == "1"
+
+
+def postgres_available(url: str = POSTGRES_URL) -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:
+        return False
+    return True
+
+
+def postgres_database(name: str) -> str:
+    """A URL for database `name` on the test server, created on first use."""
+    import psycopg
+
+    base = POSTGRES_URL.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(base, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    server, _, query = POSTGRES_URL.partition("?")
+    return server.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL on a laptop; in CI (KYC_SANDBOX_REQUIRE_POSTGRES=1) a missing server fails."""
+    if postgres_available():
+        return
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (KYC_SANDBOX_REQUIRE_POSTGRES=1) but {POSTGRES_URL} is unreachable")
+    pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+
+
+@pytest.fixture(scope="session")
+def test_database_url() -> str:
+    if TEST_STORE == "postgresql":
+        require_postgres()
+        return POSTGRES_URL
+    return "sqlite://"
+
+
 @pytest.fixture
-def sandbox_settings() -> Settings:
-    return Settings(database_url="sqlite://", seed=1234, journal_size=200, background_dispatch=0)
+def sandbox_settings(test_database_url: str) -> Settings:
+    return Settings(database_url=test_database_url, seed=1234, journal_size=200, background_dispatch=0)
 
 
 @pytest.fixture
 def app(sandbox_settings: Settings) -> Iterator[Flask]:
     application = create_app(sandbox_settings)
+    if not sandbox_settings.database_url.startswith("sqlite"):
+        application.extensions["kyc_sandbox"].reset()  # a shared server: start every test from the seed
     yield application
     application.extensions["kyc_sandbox"].close()
 
@@ -210,7 +262,8 @@ class ServedSandbox:
 
 @pytest.fixture(scope="session")
 def served_sandbox() -> Iterator[ServedSandbox]:
-    server = ServedSandbox(workers=2)
+    url = postgres_database("kyc_sandbox_served") if TEST_STORE == "postgresql" else None
+    server = ServedSandbox(workers=2, database_url=url)
     yield server
     server.stop()
 

@@ -37,7 +37,9 @@ class JournalEntry(Base):
 
 
 def record(session: Session, size: int, **fields: Any) -> None:
-    entry = JournalEntry(**fields)
+    # Hostile input is journalled too: make it storable everywhere (PostgreSQL text refuses NUL).
+    clean = {k: v.replace("\x00", "\\0") if isinstance(v, str) else v for k, v in fields.items()}
+    entry = JournalEntry(**clean)
     session.add(entry)
     session.flush()
     # Prune in batches so most requests pay one INSERT only.

@@ -45,6 +45,8 @@ class Store:
     """Owns the engine; hands out read and write transactions."""
 
     def __init__(self, url: str) -> None:
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3 is the driver we ship
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._memory_lock: threading.RLock | None = None

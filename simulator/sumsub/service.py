@@ -530,7 +530,7 @@ class SumsubService:
         Dakota's import) the donor must be approved and active and hold a document type the level accepts
         (10513). Nothing is written unless every check passes; the token is spent by a conditional UPDATE.
         """
-        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
+        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH or "\x00" in token:
             raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
         row = session.get(ShareToken, token)
         if row is None:

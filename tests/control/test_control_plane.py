@@ -9,13 +9,13 @@ from flask import Flask
 
 from simulator.app import create_app
 from simulator.settings import Settings
-from tests.conftest import DAKOTA_CLIENT_ID, Kit
+from tests.conftest import DAKOTA_CLIENT_ID, TEST_STORE, Kit
 
 
 def test_health_reports_store_version_and_clock(kit: Kit) -> None:
     body = kit.control.health().json()
     assert body["status"] == "ok"
-    assert body["store"] == "sqlite"
+    assert body["store"] == TEST_STORE
     assert body["dakota_client_id"] == DAKOTA_CLIENT_ID
     assert set(body["clock"]) == {"now", "epoch", "offset_seconds", "frozen"}
 
