@@ -12,12 +12,14 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Float, String, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
+
+_M = TypeVar("_M")
 
 
 class Base(DeclarativeBase):
@@ -32,6 +34,17 @@ class SandboxState(Base):
     __tablename__ = "sandbox_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def locked_get(session: Session, model: type[_M], pk: Any) -> _M | None:
+    """`session.get`, locking the row (SELECT ... FOR UPDATE) inside a write transaction on PostgreSQL."""
+    if session.info.get("lock_rows"):
+        return session.get(model, pk, with_for_update=True)
+    return session.get(model, pk)
+
+
+def lock_rows(session: Session) -> bool:
+    return bool(session.info.get("lock_rows"))
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -91,6 +104,9 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back everything on any exception."""
         with self._serialized(), Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            # SQLite serializes write transactions already (BEGIN IMMEDIATE); elsewhere rows read for update
+            # are locked, so concurrent read-modify-write cycles (JSON columns, the clock) lose nothing.
+            session.info["lock_rows"] = not self.is_sqlite
             yield session
 
     @contextmanager
@@ -102,7 +118,7 @@ class Store:
             yield
 
     def get_state(self, session: Session, key: str) -> dict[str, Any] | None:
-        row = session.get(SandboxState, key)
+        row = locked_get(session, SandboxState, key)
         return dict(row.value) if row is not None else None
 
     def put_state(self, session: Session, key: str, value: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
 from simulator.core.runtime import Runtime
+from simulator.core.store import locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
@@ -64,7 +65,7 @@ class Applications:
         """X-Application-Token auth: the token is scoped to exactly one application."""
         if not token:
             raise p.unauthorized("X-Application-Token header is required for this operation")
-        app = session.get(Application, application_id) if len(application_id) <= 64 else None
+        app = locked_get(session, Application, application_id) if len(application_id) <= 64 else None
         if app is None:
             if session.scalar(select(Application.id).where(Application.token == token)) is None:
                 raise p.unauthorized("Invalid application token")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
+from simulator.core.store import lock_rows, locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.applications import IDENTITY_DOCS, Applications
 from simulator.dakota.models import ApiKey, Application, Customer
@@ -546,7 +547,7 @@ class Onboarding:
         fields = body.get("info_request_fields")
         if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
             raise p.invalid("info_request_fields must be an array of strings", "info_request_fields")
-        app = session.get(Application, app_id) if len(app_id) <= 64 else None
+        app = locked_get(session, Application, app_id) if len(app_id) <= 64 else None
         if app is None or app.organization_id != key.organization_id:
             raise p.DakotaProblem(404, "Applicant not found", title="Applicant not found")
         if app.status not in DECIDABLE:
@@ -637,6 +638,8 @@ class Onboarding:
                 Application.auto_decide_at.is_not(None),
                 Application.auto_decide_at <= now,
             )
+            if lock_rows(session):
+                q = q.with_for_update(skip_locked=True)  # another worker is settling those
             for app in session.scalars(q):
                 self.decide(session, app, "approved", "auto")
                 fired.append({"kind": "auto_approval", "application_id": app.id, "outcome": "approved"})

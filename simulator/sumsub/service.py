@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
 from simulator.core.runtime import Runtime
+from simulator.core.store import locked_get
 from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
@@ -239,7 +240,7 @@ class SumsubService:
         }
 
     def get_applicant(self, session: Session, client: SumsubClient, applicant_id: str) -> Applicant:
-        a = session.get(Applicant, applicant_id) if len(applicant_id) <= 64 else None
+        a = locked_get(session, Applicant, applicant_id) if len(applicant_id) <= 64 else None
         if a is None or a.client_id != client.client_id:
             raise e.not_found()
         return a

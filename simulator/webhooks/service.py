@@ -25,6 +25,7 @@ from simulator.core.clock import iso, sumsub_datetime
 from simulator.core.context import current_request
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
+from simulator.core.store import lock_rows
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
@@ -244,6 +245,8 @@ class Webhooks:
                 .order_by(OutboxItem.next_attempt_at, OutboxItem.created_at, OutboxItem.id)
                 .limit(limit)
             )
+            if lock_rows(session):
+                q = q.with_for_update(skip_locked=True)  # two workers never claim the same item
             items = list(session.scalars(q))
             for item in items:
                 item.status = "delivering"
