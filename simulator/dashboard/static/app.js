@@ -61,7 +61,7 @@
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -212,6 +212,7 @@
     const signedIn = Boolean(state.key);
     $("user-box").hidden = !signedIn;
     $("nav-customers").hidden = !signedIn;
+    if (signedIn) $("nav-customers").setAttribute("aria-current", "page");
     if (!signedIn) return;
     const known = state.credentials && state.credentials.dakota &&
       state.credentials.dakota.api_keys.find((k) => k.key === state.key);
@@ -525,7 +526,9 @@
         const app = await api("GET",
           `/applications/${encodeURIComponent(customer.application_id)}?include=validation,entities`,
           { noAuth: true, headers: { "X-Application-Token": token } });
-        main.replaceChildren(...applicationCards(app));
+        const cards = applicationCards(app);
+        main.replaceChildren(cards.missing, cards.individual);
+        side.replaceChildren(cards.application, cards.sumsub, cards.documents, customerCard);
       } catch (err) {
         main.replaceChildren(card("Application", h("div", { className: "banner banner-error", role: "alert" },
           problemNode(err, "Could not load the application."))));
@@ -587,7 +590,7 @@
         h("span", {}, humanize(d.document_type)), badge(d.status === "verified" ? "approved" : d.status, "badge-sm"))))
       : h("p", { className: "muted" }, "No documents uploaded."));
 
-    return [missingCard(app), appCard, individual, sumsub, docs];
+    return { missing: missingCard(app), application: appCard, individual, sumsub, documents: docs };
   }
 
   // ------------------------------------------------------------------ CSV parsing (client side, like Dakota's)
@@ -828,7 +831,7 @@
     if (!parsed.ok) {
       zone.classList.add("has-error");
       status.replaceChildren(h("div", { className: "banner banner-error", role: "alert", id: "csv-errors" },
-        h("p", { className: "problem-lead" }, `Nothing was imported: fix “${file.name}” and choose it again.`),
+        h("p", { className: "problem-lead" }, `“${file.name}” can't be imported, so nothing was sent. Fix the file and choose it again.`),
         h("ul", { className: "problem-list" }, parsed.errors.map((e) => h("li", {}, e))),
         parsed.notes.length ? h("p", { className: "problem-meta" }, parsed.notes.join(" ")) : null));
       return;
