@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from simulator import __version__
+from simulator.control.faults import Faults
 from simulator.core import journal, seed
 from simulator.core.context import RequestInfo, current_request
 from simulator.core.errors import ControlError, SandboxError
@@ -40,6 +41,7 @@ class Sandbox:
     importer: BulkImporter
     onboarding: Onboarding
     dispatcher: Dispatcher
+    faults: Faults
 
     @classmethod
     def build(cls, rt: Runtime) -> Sandbox:
@@ -47,14 +49,16 @@ class Sandbox:
         sumsub = SumsubService(rt, webhooks)
         apps = Applications(rt)
         onboarding = Onboarding(rt, apps, webhooks, sumsub)
+        faults = Faults(rt)
         sb = cls(
             rt=rt,
             webhooks=webhooks,
             sumsub=sumsub,
             applications=apps,
-            importer=BulkImporter(rt, sumsub, apps, webhooks),
+            importer=BulkImporter(rt, sumsub, apps, webhooks, faults),
             onboarding=onboarding,
             dispatcher=Dispatcher(lambda: None),
+            faults=faults,
         )
         sb.dispatcher = Dispatcher(sb.tick)
         return sb
@@ -131,7 +135,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.register_blueprint(dashboard_bp)
 
     @app.before_request
-    def _start() -> None:
+    def _start() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = rt.ids.request_id()
         g.request_token = current_request.set(
@@ -145,10 +149,29 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
             or any("\x00" in v for v in request.headers.values())
         ):
             raise _as_api_error(400, "NUL characters are not allowed in the URL or headers")
+        api = api_of(request.path)
+        if api in ("sumsub", "dakota", "dashboard"):
+            caller = request.headers.get("X-App-Token") or request.headers.get("x-api-key")
+            caller = caller or request.headers.get("X-Application-Token")
+            injection, over, headers = sb.faults.check(api, request.method, request.path, caller)
+            g.rate_headers = headers
+            if injection is not None:
+                g.journal_note = injection.describe()
+                if injection.latency_ms:
+                    time.sleep(injection.latency_ms / 1000)
+                if injection.reset:
+                    return _reset_connection()
+                if injection.status:
+                    raise _as_api_error(injection.status, f"Injected fault ({injection.rule_id})")
+            if over is not None:
+                return _too_many_requests(api, headers)
+        return None
 
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["x-request-id"] = g.get("request_id", "")
+        for name, value in g.get("rate_headers", {}).items():
+            response.headers.setdefault(name, value)
         if request.method != "GET" and settings.background_dispatch:
             sb.dispatcher.kick()  # whatever the request queued goes out now, not at the next poll
         path = request.path
@@ -221,6 +244,31 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         )
 
     return app
+
+
+def _too_many_requests(api: str, headers: dict[str, str]) -> Response:
+    """429: Dakota answers with headers only (no body); Sumsub with its JSON error."""
+    resp = Response(status=429) if api == "dakota" else render_error(SumsubError("Too many requests", status=429))
+    for name, value in headers.items():
+        resp.headers[name] = value
+    g.journal_note = "rate limited"
+    return resp
+
+
+def _reset_connection() -> Response:
+    """Drop the TCP connection without an answer (gunicorn); in-process, the WSGI transport raises instead."""
+    import socket
+
+    sock = request.environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    resp = Response(status=502)
+    resp.headers["X-Sandbox-Fault"] = "connection-reset"
+    return resp
 
 
 def _as_api_error(status: int, message: str) -> SandboxError:

@@ -30,7 +30,7 @@ class Settings:
     signature_window_seconds: int = 60
     idempotency_window_seconds: int = 24 * 3600
     # An in-flight idempotency record older than this (a crashed worker) no longer blocks retries.
-    idempotency_lease_seconds: int = 300
+    idempotency_lease_seconds: int = 60
     journal_size: int = 500
     max_request_bytes: int = 16 * 1024 * 1024
     # How long a webhook receiver may take before the attempt counts as failed.

@@ -220,3 +220,40 @@ def set_runtime_settings() -> Response:
     sb = sandbox()
     with sb.rt.store.write() as session:
         return ok(service.update_runtime_settings(session, sb.rt, _body()))
+
+
+@bp.get("/faults")
+def get_faults() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        return ok(sb.faults.config(session))
+
+
+@bp.post("/faults")
+def set_faults() -> Response:
+    """`{"seed": N, "rules": [rule, ...]}`: replace the fault rules (see simulator/control/faults.py)."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(sb.faults.configure(session, _body()))
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(sb.faults.configure(session, {"rules": []}))
+
+
+@bp.get("/rate-limits")
+def get_rate_limits() -> Response:
+    sb = sandbox()
+    with sb.rt.store.read() as session:
+        return ok(sb.faults.limits(session))
+
+
+@bp.post("/rate-limits")
+def set_rate_limits() -> Response:
+    """`{"sumsub": {"enabled": true, "get": 300, "post": 50}, "dakota": {"enabled": true, ...}}`."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        return ok(sb.faults.configure_limits(session, _body()))

@@ -84,6 +84,7 @@ class Store:
     def create_schema(self) -> None:
         """Create every table that does not exist yet."""
         # Import the model modules so their tables are registered on Base.metadata.
+        from simulator.control import faults as _faults  # noqa: F401
         from simulator.core import journal as _journal  # noqa: F401
         from simulator.dakota import models as _dakota_models  # noqa: F401
         from simulator.sumsub import models as _sumsub_models  # noqa: F401

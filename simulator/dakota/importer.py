@@ -7,12 +7,14 @@ or nothing is. A failed row never rolls back a successful one.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from simulator.control.faults import Faults
 from simulator.core.runtime import Runtime
 from simulator.dakota import auth
 from simulator.dakota import problems as p
@@ -26,6 +28,7 @@ from simulator.sumsub.service import ShareTokenError, SumsubService
 from simulator.webhooks.service import Webhooks
 
 MAX_TOKENS = 100
+ROW_STEP = "dakota.import_row"
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
 PERMISSION_DETAIL = "Token import requires manage_compliance_applications"
 
@@ -95,8 +98,11 @@ def row_error(err: ShareTokenError, client_id: str) -> str:
 
 
 class BulkImporter:
-    def __init__(self, rt: Runtime, sumsub: SumsubService, apps: Applications, webhooks: Webhooks) -> None:
+    def __init__(
+        self, rt: Runtime, sumsub: SumsubService, apps: Applications, webhooks: Webhooks, faults: Faults | None = None
+    ) -> None:
         self.rt = rt
+        self.faults = faults
         self.sumsub = sumsub
         self.apps = apps
         self.webhooks = webhooks
@@ -115,7 +121,15 @@ class BulkImporter:
         return BulkResult(outcome.status, outcome.body, replayed=outcome.replayed)
 
     def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
-        results = [self.import_one(key, t) for t in tokens]
+        # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
+        slow_rows = self.faults is not None and self.faults.has_rules_for("internal", ROW_STEP)
+        results = []
+        for t in tokens:
+            if slow_rows and self.faults is not None:
+                injection = self.faults.decide("internal", "ROW", ROW_STEP)
+                if injection is not None and injection.latency_ms:
+                    time.sleep(injection.latency_ms / 1000)
+            results.append(self.import_one(key, t))
         ok = sum(1 for r in results if r["success"])
         return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
 

@@ -62,6 +62,9 @@ class WSGIAdapter(BaseAdapter):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+        if any(k.lower() == "x-sandbox-fault" and v == "connection-reset" for k, v in status_holder["headers"]):
+            # Over TCP the sandbox drops the connection; in-process, fail the way requests would.
+            raise requests.ConnectionError("Connection reset by peer (injected by the sandbox)", request=request)
         resp = requests.Response()
         resp.status_code = int(status_holder["status"].split(" ", 1)[0])
         resp.reason = status_holder["status"].split(" ", 1)[1] if " " in status_holder["status"] else ""

@@ -1,0 +1,293 @@
+"""Fault injection and vendor rate limits, configured on the control plane and applied to API requests.
+
+A fault rule matches requests (API, method, path regex) or an internal step (`internal` API: `dakota.import_row`,
+the per-token Sumsub round trip of a bulk import) and injects latency (fixed or sampled from a distribution),
+a forced status, or a connection reset. Decisions are reproducible: the n-th match of a rule draws from
+`Random(f"{seed}:{rule_id}:{n}")`, with n counted in the store, so every worker and every rerun agrees.
+
+Rate limits count requests per caller and window on the simulated clock (advance it to open a new window).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, String, delete
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from simulator.core.errors import ControlError
+from simulator.core.runtime import Runtime
+from simulator.core.store import Base, locked_get
+
+FAULTS_STATE = "faults"
+LIMITS_STATE = "rate_limits"
+APIS = ("sumsub", "dakota", "dashboard", "internal")
+INTERNAL_STEPS = ("dakota.import_row",)
+DEFAULT_LIMITS: dict[str, dict[str, Any]] = {
+    # Sumsub documents 300 GET and 50 POST per 5 s by default.
+    "sumsub": {"enabled": False, "window_seconds": 5, "get": 300, "post": 50},
+    # Dakota limits per API key per minute; the numbers are not published.
+    "dakota": {"enabled": False, "window_seconds": 60, "get": 600, "post": 120},
+}
+
+
+class FaultCounter(Base):
+    """How often a fault rule matched, and requests per rate-limit window (shared by all workers)."""
+
+    __tablename__ = "sandbox_counters"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass(frozen=True)
+class Injection:
+    """What to do to one request."""
+
+    rule_id: str
+    latency_ms: float = 0.0
+    status: int | None = None
+    reset: bool = False
+
+    def describe(self) -> str:
+        parts = [f"fault {self.rule_id}"]
+        if self.latency_ms:
+            parts.append(f"latency {self.latency_ms:.0f}ms")
+        if self.status:
+            parts.append(f"status {self.status}")
+        if self.reset:
+            parts.append("connection reset")
+        return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A request over its rate limit, with the headers the vendor sends."""
+
+    api: str
+    limit: int
+    reset_at: int
+    retry_after: int
+
+
+def _num(rule: dict[str, Any], key: str, low: float, high: float) -> float:
+    v = rule.get(key)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not low <= v <= high or math.isnan(v):
+        raise ControlError(f"{key} must be a number between {low} and {high}", field=key)
+    return float(v)
+
+
+def validate_rule(raw: Any, index: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ControlError(f"rules[{index}] must be an object", field=f"rules[{index}]")
+    rule: dict[str, Any] = {"id": raw.get("id") or f"rule-{index + 1}"}
+    if not isinstance(rule["id"], str) or len(rule["id"]) > 64:
+        raise ControlError("id must be a string of at most 64 characters", field="id")
+    api = raw.get("api")
+    if api is not None and api not in APIS:
+        raise ControlError(f"api must be one of {', '.join(APIS)}", field="api")
+    rule["api"] = api
+    method = raw.get("method")
+    if method is not None and (
+        not isinstance(method, str) or method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ):
+        raise ControlError("method must be GET, POST, PUT, PATCH or DELETE", field="method")
+    rule["method"] = method.upper() if isinstance(method, str) else None
+    path = raw.get("path")
+    if path is not None:
+        if not isinstance(path, str) or len(path) > 500:
+            raise ControlError("path must be a regular expression string", field="path")
+        try:
+            re.compile(path)
+        except re.error as exc:
+            raise ControlError(f"path is not a valid regular expression: {exc}", field="path") from None
+        if api == "internal" and path not in INTERNAL_STEPS:
+            raise ControlError(f"internal steps are: {', '.join(INTERNAL_STEPS)}", field="path")
+    rule["path"] = path
+    latency = raw.get("latency")
+    if latency is not None:
+        if not isinstance(latency, dict):
+            raise ControlError("latency must be an object", field="latency")
+        dist = latency.get("distribution", "fixed")
+        if dist == "fixed":
+            _num(latency, "ms", 0, 60_000)
+        elif dist == "uniform":
+            if _num(latency, "min_ms", 0, 60_000) > _num(latency, "max_ms", 0, 60_000):
+                raise ControlError("min_ms must not exceed max_ms", field="latency")
+        elif dist == "normal":
+            _num(latency, "mean_ms", 0, 60_000)
+            _num(latency, "stddev_ms", 0, 60_000)
+        elif dist == "exponential":
+            _num(latency, "mean_ms", 0, 60_000)
+        else:
+            raise ControlError("latency.distribution must be fixed, uniform, normal or exponential", field="latency")
+        rule["latency"] = {**latency, "distribution": dist}
+    status = raw.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
+        raise ControlError("status must be an HTTP error status (400-599)", field="status")
+    rule["status"] = status
+    reset = raw.get("reset", False)
+    if not isinstance(reset, bool):
+        raise ControlError("reset must be true or false", field="reset")
+    rule["reset"] = reset
+    if api == "internal" and (status or reset):
+        raise ControlError("internal steps take latency only", field="status")
+    rule["probability"] = _num(raw, "probability", 0, 1) if "probability" in raw else 1.0
+    times = raw.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ControlError("times must be a positive integer (how many matches the rule applies to)", field="times")
+    rule["times"] = times
+    if not (latency or status or reset):
+        raise ControlError("a rule needs latency, status or reset", field=f"rules[{index}]")
+    return rule
+
+
+class Faults:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # ------------------------------------------------------------------ configuration
+    def config(self, session: Session) -> dict[str, Any]:
+        state = self.rt.store.get_state(session, FAULTS_STATE) or {}
+        return {"seed": state.get("seed", 0), "rules": state.get("rules", [])}
+
+    def configure(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+        rules_raw = body.get("rules", [])
+        if not isinstance(rules_raw, list) or len(rules_raw) > 50:
+            raise ControlError("rules must be a list of at most 50 rules", field="rules")
+        rules = [validate_rule(r, i) for i, r in enumerate(rules_raw)]
+        if len({r["id"] for r in rules}) != len(rules):
+            raise ControlError("rule ids must be unique", field="rules")
+        seed = body.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ControlError("seed must be an integer", field="seed")
+        self.rt.store.put_state(session, FAULTS_STATE, {"seed": seed, "rules": rules})
+        session.execute(delete(FaultCounter).where(FaultCounter.key.like("fault:%")))
+        return self.config(session)
+
+    def limits(self, session: Session) -> dict[str, Any]:
+        state = self.rt.store.get_state(session, LIMITS_STATE) or {}
+        return {api: {**DEFAULT_LIMITS[api], **state.get(api, {})} for api in DEFAULT_LIMITS}
+
+    def configure_limits(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.limits(session)
+        for api, conf in body.items():
+            if api not in DEFAULT_LIMITS or not isinstance(conf, dict):
+                raise ControlError('configure sumsub and/or dakota: {"enabled", "get", "post"}', field=api)
+            for k, v in conf.items():
+                if k == "enabled":
+                    if not isinstance(v, bool):
+                        raise ControlError(f"{api}.enabled must be true or false", field=f"{api}.enabled")
+                elif k in ("get", "post", "window_seconds"):
+                    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+                        raise ControlError(f"{api}.{k} must be a positive integer", field=f"{api}.{k}")
+                else:
+                    raise ControlError(f"unknown rate-limit field {api}.{k}", field=f"{api}.{k}")
+                current[api][k] = v
+        self.rt.store.put_state(session, LIMITS_STATE, current)
+        session.execute(delete(FaultCounter).where(FaultCounter.key.like("rate:%")))
+        return current
+
+    # ------------------------------------------------------------------ applying
+    def _bump(self, session: Session, key: str) -> int:
+        row = locked_get(session, FaultCounter, key)
+        if row is None:
+            row = FaultCounter(key=key, count=0)
+            session.add(row)
+        row.count += 1
+        session.flush()
+        return row.count
+
+    def check(
+        self, api: str, method: str, path: str, caller: str | None
+    ) -> tuple[Injection | None, Limited | None, dict[str, str]]:
+        """Faults and rate limits for one API request: (injection, over-limit, rate-limit headers)."""
+        with self.rt.store.read() as session:
+            conf = self.config(session)
+            limits = self.limits(session) if api in DEFAULT_LIMITS else {}
+        injection = self._decide(conf, api, method, path)
+        limit_conf = limits.get(api)
+        if not limit_conf or not limit_conf["enabled"] or not caller:
+            return injection, None, {}
+        over, headers = self._count(api, method, caller, limit_conf)
+        return injection, over, headers
+
+    def decide(self, api: str, method: str, path: str) -> Injection | None:
+        """The injection for this request (or internal step), if a rule matches and its draw says so."""
+        with self.rt.store.read() as session:
+            conf = self.config(session)
+        return self._decide(conf, api, method, path)
+
+    def has_rules_for(self, api: str, path: str) -> bool:
+        with self.rt.store.read() as session:
+            conf = self.config(session)
+        return any(_matches(r, api, "", path) for r in conf["rules"])
+
+    def _decide(self, conf: dict[str, Any], api: str, method: str, path: str) -> Injection | None:
+        rules = [r for r in conf["rules"] if _matches(r, api, method, path)]
+        if not rules:
+            return None
+        with self.rt.store.write() as session:
+            for rule in rules:
+                n = self._bump(session, f"fault:{rule['id']}")
+                if rule["times"] is not None and n > rule["times"]:
+                    continue
+                rng = random.Random(f"{conf['seed']}:{rule['id']}:{n}")
+                if rng.random() >= rule["probability"]:
+                    continue
+                return Injection(
+                    rule_id=rule["id"],
+                    latency_ms=_sample(rule.get("latency"), rng),
+                    status=rule.get("status"),
+                    reset=bool(rule.get("reset")),
+                )
+        return None
+
+    def _count(self, api: str, method: str, caller: str, conf: dict[str, Any]) -> tuple[Limited | None, dict[str, str]]:
+        """Count this request against its caller's window."""
+        kind = "get" if method == "GET" else "post"
+        limit = int(conf[kind])
+        window = int(conf["window_seconds"])
+        with self.rt.store.write() as session:
+            now = self.rt.clock.now(session)
+            start = int(now // window) * window
+            count = self._bump(session, f"rate:{api}:{kind}:{caller[:120]}:{start}")
+        reset_at = start + window
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - count)),
+            "X-RateLimit-Reset": str(reset_at),
+        }
+        if count <= limit:
+            return None, headers
+        retry = max(1, math.ceil(reset_at - now))
+        return Limited(api=api, limit=limit, reset_at=reset_at, retry_after=retry), {
+            **headers,
+            "Retry-After": str(retry),
+        }
+
+
+def _matches(rule: dict[str, Any], api: str, method: str, path: str) -> bool:
+    if rule.get("api") and rule["api"] != api:
+        return False
+    if rule.get("api") is None and api == "internal":
+        return False  # internal steps only match rules that name them
+    if rule.get("method") and rule["method"] != method:
+        return False
+    return not (rule.get("path") and re.fullmatch(rule["path"], path) is None)
+
+
+def _sample(latency: dict[str, Any] | None, rng: random.Random) -> float:
+    if not latency:
+        return 0.0
+    dist = latency["distribution"]
+    if dist == "fixed":
+        return float(latency["ms"])
+    if dist == "uniform":
+        return rng.uniform(float(latency["min_ms"]), float(latency["max_ms"]))
+    if dist == "normal":
+        return max(0.0, rng.gauss(float(latency["mean_ms"]), float(latency["stddev_ms"])))
+    return rng.expovariate(1.0 / float(latency["mean_ms"])) if latency["mean_ms"] else 0.0
