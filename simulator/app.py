@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
                 if injection.reset:
                     return _reset_connection()
                 if injection.status:
+                    g.fault_rule = injection.rule_id
                     raise _as_api_error(injection.status, f"Injected fault ({injection.rule_id})")
             if over is not None:
                 return _too_many_requests(api, headers)
@@ -172,6 +173,8 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         response.headers["x-request-id"] = g.get("request_id", "")
         for name, value in g.get("rate_headers", {}).items():
             response.headers.setdefault(name, value)
+        if g.get("fault_rule"):
+            response.headers["X-Sandbox-Fault"] = g.fault_rule  # marks a response the sandbox made up
         if request.method != "GET" and settings.background_dispatch:
             sb.dispatcher.kick()  # whatever the request queued goes out now, not at the next poll
         path = request.path

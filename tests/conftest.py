@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh in-memory sandbox per test, reference clients bound to it, contract checks.
 
-Every Dakota response a test receives through `kit` is validated against Dakota's published OpenAPI spec.
+Every Dakota response a test receives through `kit` is validated against Dakota's published OpenAPI spec, and every
+Sumsub, Dakota and control-plane response against the sandbox's own contracts (contracts/openapi/*.yaml).
 """
 
 from __future__ import annotations
@@ -50,6 +51,38 @@ def vendor_contract() -> OpenApiContract:
     return OpenApiContract.load(VENDOR_SPEC)
 
 
+OWN_CONTRACTS = {"sumsub": "/resources", "control": "/_sandbox", "dakota": "/"}
+
+
+@pytest.fixture(scope="session")
+def own_contracts() -> dict[str, OpenApiContract]:
+    """The sandbox's own contracts, keyed by the path prefix they cover (most specific first)."""
+    return {
+        prefix: OpenApiContract.load(ROOT / "contracts" / "openapi" / f"{api}.yaml")
+        for api, prefix in OWN_CONTRACTS.items()
+    }
+
+
+def check_own_contracts(http: requests.Session, problems: list[Any], contracts: dict[str, OpenApiContract]) -> None:
+    """Also validate every response `http` receives against contracts/openapi/<api>.yaml."""
+
+    def check(resp: requests.Response, *_a: Any, **_k: Any) -> None:
+        if "X-Sandbox-Fault" in resp.headers:
+            return  # an injected fault is deliberately outside every contract
+        path = requests.utils.urlparse(resp.url).path
+        prefix = next(p for p in contracts if path.startswith(p))
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        found = contracts[prefix].validate_response(
+            resp.request.method or "GET", path, resp.status_code, resp.headers.get("Content-Type"), body
+        )
+        problems.extend(f"[contracts/openapi] {p}" for p in found)
+
+    http.hooks["response"].append(check)
+
+
 @dataclass
 class Kit:
     """Clients bound to one sandbox (in-process or served)."""
@@ -94,7 +127,7 @@ def make_kit(http: requests.Session, base_url: str, contract: OpenApiContract | 
     problems: list[Any] = []
 
     def check(resp: requests.Response, *_a: Any, **_k: Any) -> None:
-        if contract is None:
+        if contract is None or "X-Sandbox-Fault" in resp.headers:
             return
         path = requests.utils.urlparse(resp.url).path
         if path.startswith(("/resources", "/_sandbox")):
@@ -193,11 +226,12 @@ def app(sandbox_settings: Settings) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def kit(app: Flask, vendor_contract: OpenApiContract) -> Iterator[Kit]:
+def kit(app: Flask, vendor_contract: OpenApiContract, own_contracts: dict[str, OpenApiContract]) -> Iterator[Kit]:
     http, base = in_process_session(app)
     k = make_kit(http, base, vendor_contract)
+    check_own_contracts(http, k.contract_problems, own_contracts)
     yield k
-    assert not k.contract_problems, "responses broke Dakota's published spec:\n" + "\n".join(
+    assert not k.contract_problems, "responses broke Dakota's published spec or the sandbox's contracts:\n" + "\n".join(
         str(p) for p in k.contract_problems
     )
 
@@ -269,10 +303,13 @@ def served_sandbox() -> Iterator[ServedSandbox]:
 
 
 @pytest.fixture
-def served(served_sandbox: ServedSandbox, vendor_contract: OpenApiContract) -> Iterator[Kit]:
+def served(
+    served_sandbox: ServedSandbox, vendor_contract: OpenApiContract, own_contracts: dict[str, OpenApiContract]
+) -> Iterator[Kit]:
     """A kit talking real HTTP to the served sandbox, reset before the test."""
     http = requests.Session()
     k = make_kit(http, served_sandbox.base_url, vendor_contract)
+    check_own_contracts(http, k.contract_problems, own_contracts)
     assert k.control.reset().status_code == 200
     yield k
     assert not k.contract_problems, "\n".join(str(p) for p in k.contract_problems)
