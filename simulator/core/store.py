@@ -12,9 +12,10 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Float, String, create_engine, event, select
+from sqlalchemy import JSON, Float, String, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -34,6 +35,27 @@ class SandboxState(Base):
     __tablename__ = "sandbox_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+SCHEMA_HEAD = "0001_initial"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
+
+
+def register_models() -> None:
+    """Import every model module so its tables are on Base.metadata."""
+    from simulator.control import faults as _faults  # noqa: F401
+    from simulator.core import journal as _journal  # noqa: F401
+    from simulator.dakota import models as _dakota_models  # noqa: F401
+    from simulator.sumsub import models as _sumsub_models  # noqa: F401
+    from simulator.webhooks import models as _webhook_models  # noqa: F401
+
+
+def alembic_config(conn: Any = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[1] / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
 
 
 def locked_get(session: Session, model: type[_M], pk: Any) -> _M | None:
@@ -82,18 +104,42 @@ class Store:
         self._write_engine: Engine = engine.execution_options(sandbox_immediate=True)
 
     def create_schema(self) -> None:
-        """Create every table that does not exist yet."""
-        # Import the model modules so their tables are registered on Base.metadata.
-        from simulator.control import faults as _faults  # noqa: F401
-        from simulator.core import journal as _journal  # noqa: F401
-        from simulator.dakota import models as _dakota_models  # noqa: F401
-        from simulator.sumsub import models as _sumsub_models  # noqa: F401
-        from simulator.webhooks import models as _webhook_models  # noqa: F401
+        """Bring the schema to the current revision: create it on an empty database, migrate an older one.
 
-        Base.metadata.create_all(self.engine)
+        A fresh database gets `create_all` plus the head revision stamp (fast: no Alembic import); a database
+        at an older revision is upgraded with Alembic. On PostgreSQL an advisory lock serializes sandboxes
+        starting at once against one database.
+        """
+        register_models()
+        with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(715391)"))
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" in tables:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if current != SCHEMA_HEAD:
+                    self.migrate(conn)
+            elif tables & set(Base.metadata.tables):
+                # Made by a version of the sandbox before migrations existed: it is the initial revision.
+                conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+                conn.execute(text("INSERT INTO alembic_version VALUES ('0001_initial')"))
+                self.migrate(conn)
+            else:
+                Base.metadata.create_all(conn)
+                conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+                conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": SCHEMA_HEAD})
+
+    @staticmethod
+    def migrate(conn: Any) -> None:
+        """`alembic upgrade head` on this connection."""
+        from alembic import command
+
+        command.upgrade(alembic_config(conn), "head")
 
     def drop_schema(self) -> None:
         Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
     @contextmanager
     def read(self) -> Iterator[Session]:

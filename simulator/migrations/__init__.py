@@ -1,0 +1,1 @@
+"""Alembic migrations of the sandbox's schema (SQLite and PostgreSQL). See simulator/core/store.py for when they run."""

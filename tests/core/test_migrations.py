@@ -1,0 +1,113 @@
+"""Schema migrations: the models and the Alembic revisions agree, and every way into a database ends at head."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from simulator.core.store import SCHEMA_HEAD, Base, Store, alembic_config, register_models
+from tests.conftest import postgres_database, require_postgres
+
+
+def test_schema_head_constant_is_the_newest_revision() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_current_head() == SCHEMA_HEAD
+
+
+def _diffs(url: str) -> list[Any]:
+    register_models()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    return list(diffs)
+
+
+def _fresh_postgres(name: str) -> str:
+    require_postgres()
+    url = postgres_database(name)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_migrations_from_empty_build_exactly_the_models(store: str, tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/m.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    engine.dispose()
+    assert _diffs(url) == []
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_create_schema_on_an_empty_database_stamps_head_and_matches_the_models(store: str, tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/s.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    s = Store(url)
+    s.create_schema()
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+    s.dispose()
+    assert _diffs(url) == []
+
+
+def test_a_database_made_before_migrations_is_adopted_and_kept(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    register_models()
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sandbox_state (key, value) VALUES ('keep', '{\"me\": 1}')"))
+    engine.dispose()
+    s = Store(url)
+    s.create_schema()
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        assert conn.execute(text("SELECT count(*) FROM sandbox_state WHERE key = 'keep'")).scalar() == 1
+    s.dispose()
+
+
+def test_create_schema_is_idempotent(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/twice.db"
+    for _ in range(3):
+        s = Store(url)
+        s.create_schema()
+        s.dispose()
+    engine = create_engine(url)
+    assert "alembic_version" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_sandboxes_starting_at_once_on_one_postgres_database_do_not_collide() -> None:
+    url = _fresh_postgres("kyc_sandbox_migrations")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        s = Store(url)
+        barrier.wait()
+        try:
+            s.create_schema()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            s.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert _diffs(url) == []
