@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 
 from simulator import __version__
-from simulator.harness.contract_cli import contract
 from simulator.settings import Settings
 
 console = Console()
@@ -147,14 +146,6 @@ def _split_query(query: str) -> list[tuple[str, str]]:
 
     return parse_qsl(query, keep_blank_values=True)
 
-
-# The harness's commands live in their own module.
-from simulator.harness.commands import fixtures_command, scenario_group  # noqa: E402
-
-main.add_command(fixtures_command)
-main.add_command(scenario_group)
-
-main.add_command(contract)
 
 from simulator.harness.listen import webhooks_group  # noqa: E402
 
