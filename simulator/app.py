@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from simulator import __version__
 from simulator.control.faults import Faults
@@ -132,9 +132,14 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.register_blueprint(control_bp)
     app.register_blueprint(dashboard_bp)
 
+    if settings.background_dispatch:
+        sb.dispatcher.ensure_started()  # retries fall due even when no request arrives (e.g. after a restart)
+
     @app.before_request
     def _start() -> Response | None:
         g.started = time.perf_counter()
+        if request.content_length is not None and request.content_length > settings.max_request_bytes:
+            raise RequestEntityTooLarge()  # even on routes that never read their body
         g.request_id = rt.ids.request_id()
         g.request_token = current_request.set(
             RequestInfo(request_id=g.request_id, idempotency_key=request.headers.get("x-idempotency-key"))

@@ -123,6 +123,7 @@ class Store:
                 # Made by a version of the sandbox before migrations existed: it is the initial revision.
                 conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
                 conn.execute(text("INSERT INTO alembic_version VALUES ('0001_initial')"))
+                Base.metadata.create_all(conn)  # tables that version did not have yet
                 self.migrate(conn)
             else:
                 Base.metadata.create_all(conn)

@@ -152,7 +152,8 @@ class Applications:
                 }
             return out
         if everything or "entities" in include:
-            out["entities"] = {"primary_individual": self.individual_entity(app)}
+            # A manual application has no individual on file until its details are PUT.
+            out["entities"] = {"primary_individual": self.individual_entity(app)} if app.individual else {}
         if everything or "validation" in include:
             out["validation"] = self.validation(app)
         if everything or "attestations" in include:

@@ -258,9 +258,11 @@ class Onboarding:
             "application_status": app.status if app else None,
         }
 
-    def emit_customer_updated(self, session: Session, c: Customer, previous: dict[str, Any]) -> None:
+    def emit_customer_updated(
+        self, session: Session, c: Customer, previous: dict[str, Any], simulation_id: str | None = None
+    ) -> None:
         self.webhooks.emit_dakota(
-            session, c.organization_id, "customer.updated", self.customer_object(session, c), previous
+            session, c.organization_id, "customer.updated", self.customer_object(session, c), previous, simulation_id
         )
 
     # ------------------------------------------------------------------ manual customers
@@ -387,7 +389,11 @@ class Onboarding:
             raise p.invalid(f"file_content is not a {file_type} file", "file_content", "type_mismatch")
         country = body.get("country")
         if not valid_country(country):
-            raise p.invalid("country is required: the issuing country's ISO 3166-1 alpha-2 code", "country")
+            raise p.invalid(
+                "country is required: the issuing country's ISO 3166-1 alpha-2 code",
+                "country",
+                "required" if country is None else "invalid",
+            )
         identity = doc_type in IDENTITY_DOCS
         id_number = body.get("id_number")
         if identity and (not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 50):
@@ -516,6 +522,8 @@ class Onboarding:
         now = self._touch(session, app)
         app.status = "submitted"
         app.submitted_at = now
+        app.decision = None  # a resubmission (after an information request) awaits a new decision
+        app.decision_method = None
         delay = self.runtime_settings(session).get("auto_approve_after_seconds")
         app.auto_decide_at = now + float(delay) if delay is not None else None
         customer.updated_at = now
@@ -525,7 +533,8 @@ class Onboarding:
             "customer.kyb_application.submitted",
             {"customer_id": customer.id, "type": "individual", "application_id": app.id},
         )
-        self.emit_customer_updated(session, customer, {"application_status": before["application_status"]})
+        after = self.customer_object(session, customer)
+        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
         return self.apps.application_dict(session, app, {"all"})
 
     # ------------------------------------------------------------------ review
@@ -560,11 +569,12 @@ class Onboarding:
         customer = self._customer(session, app)
         previous_kyb = customer.kyb_status
         if kind.endswith("_approve") or kind == "applicant_activate":
-            self.decide(session, app, "approved", "manual", provision=kind in ("kyb_approve", "applicant_activate"))
+            provision = kind in ("kyb_approve", "applicant_activate")
+            self.decide(session, app, "approved", "manual", provision=provision, simulation_id=sim_id)
         elif kind.endswith("_reject") or kind == "applicant_suspend":
-            self.decide(session, app, "declined", "manual", reason=body.get("reason_code"))
+            self.decide(session, app, "declined", "manual", reason=body.get("reason_code"), simulation_id=sim_id)
         else:
-            self.request_information(session, app, fields or [], body.get("reason_code"))
+            self.request_information(session, app, fields or [], body.get("reason_code"), simulation_id=sim_id)
         return {
             "simulation_id": sim_id,
             "applicant_id": app.id,
@@ -582,6 +592,7 @@ class Onboarding:
         *,
         provision: bool = False,
         reason: Any = None,
+        simulation_id: str | None = None,
     ) -> None:
         customer = self._customer(session, app)
         before = self.customer_object(session, customer)
@@ -596,6 +607,8 @@ class Onboarding:
             customer.kyb_status = "rejected"
         elif provision:
             customer.kyb_status = "active"
+        elif customer.kyb_status == "rejected":
+            customer.kyb_status = "pending"  # a later approval lifts an earlier rejection
         customer.updated_at = now
         if provision:
             for provider in ("sumsub", "dakota_compliance"):
@@ -604,17 +617,27 @@ class Onboarding:
                     customer.organization_id,
                     "customer.kyb_status.created",
                     {"customer_id": customer.id, "kyb_status": "approved", "provider_id": provider},
+                    simulation_id=simulation_id,
                 )
             self.webhooks.emit_dakota(
                 session,
                 customer.organization_id,
                 "recipient.created",
                 {"recipient_id": self.rt.ids.ksuid(now), "customer_id": customer.id, "name": customer.name},
+                simulation_id=simulation_id,
             )
         after = self.customer_object(session, customer)
-        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+        changed = {k: v for k, v in before.items() if after.get(k) != v}
+        self.emit_customer_updated(session, customer, changed, simulation_id)
 
-    def request_information(self, session: Session, app: Application, fields: list[str], reason: Any) -> None:
+    def request_information(
+        self,
+        session: Session,
+        app: Application,
+        fields: list[str],
+        reason: Any,
+        simulation_id: str | None = None,
+    ) -> None:
         customer = self._customer(session, app)
         before = self.customer_object(session, customer)
         self._touch(session, app)
@@ -622,7 +645,8 @@ class Onboarding:
         app.auto_decide_at = None
         app.flags = {**app.flags, "info_request_fields": fields, "reason_code": reason}
         after = self.customer_object(session, customer)
-        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+        changed = {k: v for k, v in before.items() if after.get(k) != v}
+        self.emit_customer_updated(session, customer, changed, simulation_id)
 
     # ------------------------------------------------------------------ settling due work
     def runtime_settings(self, session: Session) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def _show(hook: Received, public_key: str, sumsub_secret: str | None) -> None:
         body = hook.json()
     except ValueError:
         body = {}
+    ok: bool | None
     if hook.header("X-Webhook-Signature"):
         kind = "dakota"
         ok = hook.verify_dakota(public_key)

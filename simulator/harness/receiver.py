@@ -67,6 +67,10 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 step = receiver._next_step()
+                # Recorded before answering: once the sender has our response, the request is in `received`.
+                with receiver._cond:
+                    receiver.received.append(Received("POST", self.path, dict(self.headers.items()), body, step.status))
+                    receiver._cond.notify_all()
                 if step.delay:
                     time.sleep(step.delay)
                 try:
@@ -75,9 +79,6 @@ class WebhookReceiver:
                     self.end_headers()
                 except OSError:  # the sandbox gave up waiting (timeout): fine
                     pass
-                with receiver._cond:
-                    receiver.received.append(Received("POST", self.path, dict(self.headers.items()), body, step.status))
-                    receiver._cond.notify_all()
 
             def log_message(self, *_args: Any) -> None:
                 """Quiet."""

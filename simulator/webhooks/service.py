@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -384,18 +385,26 @@ class Webhooks:
         t = self.target(session, org, target_id)
         if not isinstance(body, dict):
             raise p.invalid("Request body must be a JSON object", "body")
-        if "global" in body:
-            if not isinstance(body["global"], bool):
-                raise p.invalid("global must be a boolean", "global")
-            t.global_ = body["global"]
-        if "event_types" in body:
-            t.event_types = _valid_types(body["event_types"])
-        if "url" in body:
-            t.url = _valid_url(body["url"])
+        global_ = body.get("global", bool(t.global_))
+        if not isinstance(global_, bool):
+            raise p.invalid("global must be a boolean", "global")
+        types = _valid_types(body["event_types"]) if "event_types" in body else list(t.event_types or [])
+        url = _valid_url(body["url"]) if "url" in body else t.url
+        if not global_ and not types:
+            raise p.invalid("event_types must list at least one event type unless global is true", "event_types")
+        t.global_, t.event_types, t.url = global_, types, url
         return t
 
     def delete_target(self, session: Session, org: str, target_id: str) -> None:
-        session.delete(self.target(session, org, target_id))
+        """Delete a target; its undelivered webhooks (pending retries included) are cancelled as failed."""
+        target = self.target(session, org, target_id)
+        q = select(OutboxItem).where(
+            OutboxItem.target_id == target.id, OutboxItem.status.in_(("pending", "delivering"))
+        )
+        for item in session.scalars(q):
+            item.status = "failed"
+            item.last_error = "webhook target deleted"
+        session.delete(target)
 
     def targets(self, session: Session, org: str) -> list[WebhookTarget]:
         q = select(WebhookTarget).where(WebhookTarget.organization_id == org).order_by(WebhookTarget.id)
@@ -433,6 +442,13 @@ class Webhooks:
             rows = [r for r in rows if r.event_type == args["event_type"]]
         if args.get("simulation_id"):
             rows = [r for r in rows if r.simulation_id == args["simulation_id"]]
+        for name in ("from", "to"):
+            if args.get(name):
+                try:
+                    bound = datetime.fromisoformat(args[name].replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    raise p.invalid(f"{name} must be an RFC 3339 date-time", name) from None
+                rows = [r for r in rows if (r.created_at >= bound if name == "from" else r.created_at <= bound)]
         cursor = args.get("cursor")
         if cursor:
             ids = [r.id for r in rows]
