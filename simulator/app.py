@@ -132,6 +132,12 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.register_blueprint(control_bp)
     app.register_blueprint(dashboard_bp)
 
+    from simulator.apispec import enforce
+    from simulator.apispec.routes import bp as apispec_bp
+
+    app.register_blueprint(apispec_bp)
+    enforce.install(app)  # contract-driven request validation, compiled once
+
     if settings.background_dispatch:
         sb.dispatcher.ensure_started()  # retries fall due even when no request arrives (e.g. after a restart)
 

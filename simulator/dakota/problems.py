@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from simulator.core.errors import SandboxError
 
@@ -56,7 +57,7 @@ class DakotaProblem(SandboxError):
             "title": self.title or default_title,
             "status": self.status,
             "detail": self.detail,
-            "instance": API_BASE + path,
+            "instance": API_BASE + quote(path, safe="/-._~!$&'()*+,;=:@"),  # a URI even for odd paths
             "request_id": request_id,
         }
         if self.errors:

@@ -1,6 +1,7 @@
 """Validate HTTP responses against an OpenAPI 3.0 / 3.1 document (the vendor's or our own contracts).
 
-OpenAPI 3.0's `nullable` is rewritten to JSON Schema's `null` type once, at load; validators are compiled once per
+OpenAPI 3.0's `nullable` is rewritten to JSON Schema's `null` type once, at load (3.1 documents are JSON Schema
+2020-12 already); `*.schema.json` files a contract references are embedded at load. Validators are compiled once per
 (operation, status, media type) and cached.
 """
 
@@ -76,7 +77,8 @@ def _escape(token: str) -> str:
 
 class OpenApiContract:
     def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = _nullable_to_null(copy.deepcopy(spec))
+        is_30 = str(spec.get("openapi", "")).startswith("3.0")
+        self.spec = _nullable_to_null(copy.deepcopy(spec)) if is_30 else copy.deepcopy(spec)
         self._registry: Registry[Any] = Registry().with_resource(
             _URN, Resource.from_contents(self.spec, default_specification=DRAFT202012)
         )
@@ -84,8 +86,9 @@ class OpenApiContract:
         for template in self.spec.get("paths", {}):
             pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
             self._routes.append((re.compile(pattern), template))
-        # Literal paths win over templated ones (/customers/bulk-... before /customers/{id}).
-        self._routes.sort(key=lambda r: r[1].count("{"))
+        # Literal paths win over templated ones (/customers/bulk-... before /customers/{id}), then longer literals
+        # (/applicants/-;externalUserId={x}/one before /applicants/{id}/one).
+        self._routes.sort(key=lambda r: (r[1].count("{"), -len(re.sub(r"\{[^}]+\}", "", r[1]))))
 
     @classmethod
     def load(cls, path: str | Path) -> OpenApiContract:
@@ -141,7 +144,11 @@ class OpenApiContract:
 
 @cache
 def _load_cached(path: str) -> OpenApiContract:
+    from simulator.apispec.loader import bundle
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as fh:
         spec = yaml.load(fh, Loader=loader)
-    return OpenApiContract(spec)
+    schemas = Path(path).parent.parent / "schemas"
+    # Our own contracts $ref shared schemas in contracts/schemas/ by file name: embed them first.
+    return OpenApiContract(bundle(spec, schemas) if schemas.is_dir() else spec)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict, HTTPResponse
 
 
 class WSGIAdapter(BaseAdapter):
@@ -69,6 +70,14 @@ class WSGIAdapter(BaseAdapter):
         resp.status_code = int(status_holder["status"].split(" ", 1)[0])
         resp.reason = status_holder["status"].split(" ", 1)[1] if " " in status_holder["status"] else ""
         resp.headers = CaseInsensitiveDict(status_holder["headers"])
+        # A raw response too, as over HTTP: tools that read `raw.headers` (schemathesis) see every header.
+        resp.raw = HTTPResponse(
+            body=io.BytesIO(content),
+            headers=HTTPHeaderDict(status_holder["headers"]),
+            status=resp.status_code,
+            version=11,
+            preload_content=False,
+        )
         resp._content = content
         resp.url = request.url or ""
         resp.request = request

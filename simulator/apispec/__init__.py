@@ -1,0 +1,1 @@
+"""The sandbox's own OpenAPI contracts: loading (`loader`), request validation (`validation`), serving (`routes`)."""
