@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = sb
 
+    from simulator.control.pact_states import bp as pact_states_bp
     from simulator.control.routes import bp as control_bp
     from simulator.dakota.routes import bp as dakota_bp
     from simulator.dashboard.routes import bp as dashboard_bp
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     app.register_blueprint(sumsub_bp)
     app.register_blueprint(dakota_bp)
     app.register_blueprint(control_bp)
+    app.register_blueprint(pact_states_bp)
     app.register_blueprint(dashboard_bp)
 
     from simulator.apispec import enforce

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from simulator import __version__
+from simulator.harness.contract_cli import contract
 from simulator.settings import Settings
 
 console = Console()
@@ -148,6 +149,8 @@ def _split_query(query: str) -> list[tuple[str, str]]:
 
 
 from simulator.harness.listen import webhooks_group  # noqa: E402
+
+main.add_command(contract)
 
 main.add_command(webhooks_group)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
 from simulator.dakota.models import ApiKey
+from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import Level, Partnership, SumsubClient
 from simulator.sumsub.profiles import create_from_profile, load_profiles
 from simulator.sumsub.service import SumsubService
@@ -36,6 +39,15 @@ def credentials(session: Session, rt: Runtime) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _control_envelope() -> Iterator[None]:
+    """The shortcuts run the Sumsub service's own checks; their refusals are answered as control-plane errors."""
+    try:
+        yield
+    except SumsubError as err:
+        raise ControlError(err.description, status=err.status) from err
+
+
 def donor_client(session: Session, client_id: Any) -> SumsubClient:
     if client_id is None:
         c = session.scalar(select(SumsubClient).where(SumsubClient.role == "donor").order_by(SumsubClient.client_id))
@@ -57,7 +69,8 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
     if ext is not None and (not isinstance(ext, str) or not ext):
         raise ControlError("external_user_id must be a non-empty string", field="external_user_id")
     client = donor_client(session, body.get("client_id"))
-    a = create_from_profile(sumsub, session, client, profile, external_user_id=ext)
+    with _control_envelope():
+        a = create_from_profile(sumsub, session, client, profile, external_user_id=ext)
     out: dict[str, Any] = {
         "applicant_id": a.id,
         "client_id": client.client_id,
@@ -76,7 +89,10 @@ def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, A
     """Mint a share token as the donor would (same checks as the Sumsub endpoint)."""
     client = donor_client(session, body.get("client_id"))
     for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
-    result = sumsub.generate_share_token(session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs"))
+    with _control_envelope():
+        result = sumsub.generate_share_token(
+            session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
+        )
     status = sumsub.token_status(session, result["token"])
     assert status is not None
     return {**result, "expires_at": status["expires_at"], "ttl_in_secs": status["ttl_seconds"]}

@@ -17,6 +17,10 @@ from simulator.core.errors import ControlError
 from simulator.core.store import Store
 
 _KEY = "clock"
+# The state read once per transaction is kept in `session.info`: a write transaction reads "now" several times
+# (a bulk-import row four times), and each read would otherwise be a SELECT (the ORM identity map only holds the
+# row weakly). Every change below goes through `_remember`, so the cache never outlives a change in its session.
+_SESSION_CACHE = "sandbox_clock_state"
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,17 @@ class Clock:
         return float(self._wall())
 
     def _state(self, session: Session) -> ClockState:
+        cached = session.info.get(_SESSION_CACHE)
+        if isinstance(cached, ClockState):
+            return cached
         raw = self._store.get_state(session, _KEY)
-        if not raw:
-            return ClockState()
-        return ClockState(offset=float(raw.get("offset", 0.0)), frozen_at=raw.get("frozen_at"))
+        st = ClockState(offset=float(raw.get("offset", 0.0)), frozen_at=raw.get("frozen_at")) if raw else ClockState()
+        session.info[_SESSION_CACHE] = st
+        return st
+
+    def _remember(self, session: Session, st: ClockState) -> None:
+        self._store.put_state(session, _KEY, st.to_dict())
+        session.info[_SESSION_CACHE] = st
 
     def now(self, session: Session | None = None) -> float:
         """Current simulated time; pass the open session to read it inside a transaction."""
@@ -79,7 +90,7 @@ class Clock:
             new = ClockState(offset=st.offset, frozen_at=st.frozen_at + seconds)
         else:
             new = ClockState(offset=st.offset + seconds, frozen_at=None)
-        self._store.put_state(session, _KEY, new.to_dict())
+        self._remember(session, new)
         return new.now(self.wall())
 
     def set(self, session: Session, *, epoch: float | None = None, frozen: bool | None = None) -> float:
@@ -95,11 +106,11 @@ class Clock:
             )
         freeze = (st.frozen_at is not None) if frozen is None else frozen
         new = ClockState(offset=st.offset, frozen_at=target) if freeze else ClockState(offset=target - wall)
-        self._store.put_state(session, _KEY, new.to_dict())
+        self._remember(session, new)
         return new.now(wall)
 
     def reset(self, session: Session) -> None:
-        self._store.put_state(session, _KEY, ClockState().to_dict())
+        self._remember(session, ClockState())
 
 
 def iso(epoch: float) -> str:

@@ -30,8 +30,11 @@ class Ids:
             self._rng: random.Random | None = random.Random(f"{seed}:{salt}") if seed is not None else None
 
     def _bytes(self, n: int) -> bytes:
+        rng = self._rng
+        if rng is None:
+            return secrets.token_bytes(n)  # thread-safe on its own: no lock on the unseeded (usual) path
         with self._lock:
-            if self._rng is None:
+            if self._rng is None:  # reseeded to unseeded meanwhile
                 return secrets.token_bytes(n)
             return self._rng.getrandbits(8 * n).to_bytes(n, "big")
 

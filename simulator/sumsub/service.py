@@ -9,7 +9,7 @@ import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,8 @@ from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE,
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
 from simulator.sumsub.signing import signature, signatures_match
 from simulator.webhooks.service import Webhooks
+
+_Row = TypeVar("_Row", Level, SumsubClient)
 
 MAX_TOKEN_LENGTH = 1024
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -104,6 +106,22 @@ class Redemption:
     documents_requested: bool
 
 
+_REFS = "sumsub_refs"
+
+
+def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
+    """`session.get` for reference rows (levels, clients) read many times per transaction.
+
+    The ORM identity map holds rows weakly, so a row nobody references any more is SELECTed again on the next
+    get; a bulk-import row looked its level and clients up five times. This keeps them for the session's life.
+    """
+    refs: dict[tuple[type[Any], str], Any] = session.info.setdefault(_REFS, {})
+    if (model, pk) not in refs:
+        refs[(model, pk)] = session.get(model, pk)
+    row: _Row | None = refs[(model, pk)]
+    return row
+
+
 def java_date(epoch: float) -> str:
     """The date format of Sumsub's Java error texts: 'Tue Dec 02 08:27:46 UTC 2025'."""
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
@@ -118,7 +136,7 @@ class SumsubService:
         """Queue a webhook to the applicant's workspace, if that client configured a webhook URL."""
         if self.webhooks is None:
             return
-        client = session.get(SumsubClient, a.client_id)
+        client = _ref(session, SumsubClient, a.client_id)
         if client is not None:
             self.webhooks.emit_sumsub(session, client, a, event_type, reuse_scope)
 
@@ -177,7 +195,7 @@ class SumsubService:
 
     # ------------------------------------------------------------------ levels
     def level(self, session: Session, name: str) -> Level:
-        lvl = session.get(Level, name)
+        lvl = _ref(session, Level, name)
         if lvl is None:
             raise e.bad_request(f"Level '{name}' not found")
         return lvl
@@ -256,8 +274,8 @@ class SumsubService:
         return a
 
     def applicant_dict(self, session: Session, a: Applicant) -> dict[str, Any]:
-        level = session.get(Level, a.level_name)
-        client = session.get(SumsubClient, a.client_id)
+        level = _ref(session, Level, a.level_name)
+        client = _ref(session, SumsubClient, a.client_id)
         out: dict[str, Any] = {
             "id": a.id,
             "createdAt": sumsub_datetime(a.created_at),
@@ -578,15 +596,18 @@ class SumsubService:
         plan = self._plan_copy(session, donor, level)
         if rechecks and plan.incompatible:
             raise ShareTokenError("incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}"))
+        # The new applicant's review and id are drawn first (in this order, as always: seeded ids stay the same),
+        # so spending the token and naming what it produced is one conditional UPDATE.
+        review = self._new_review(level.name, now)
+        new_id = self.rt.ids.sumsub_id()
         spent = session.execute(
             update(ShareToken)
             .where(ShareToken.token == token, ShareToken.redeemed_at.is_(None))
-            .values(redeemed_at=now, redeemed_by=recipient.client_id)
+            .values(redeemed_at=now, redeemed_by=recipient.client_id, redeemed_applicant_id=new_id)
         )
         if getattr(spent, "rowcount", 0) != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
-        new = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope)
-        session.execute(update(ShareToken).where(ShareToken.token == token).values(redeemed_applicant_id=new.id))
+        new = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope, new_id, review)
         return Redemption(applicant=new, donor=donor, documents_requested=plan.documents_requested)
 
     def token_status(self, session: Session, token: str) -> dict[str, Any] | None:
@@ -663,13 +684,15 @@ class SumsubService:
         user_id: str | None,
         now: float,
         scope: str,
+        new_id: str,
+        review: dict[str, Any],
     ) -> Applicant:
+        """The recipient's copy, complete (steps, inherited review) before its one INSERT, then its documents."""
         info = {k: copy.deepcopy(v) for k, v in donor.info.items() if k != "idDocs"}
         if plan.id_docs_info:
             info["idDocs"] = copy.deepcopy(plan.id_docs_info)
-        review = self._new_review(level.name, now)
         new = Applicant(
-            id=self.rt.ids.sumsub_id(),
+            id=new_id,
             client_id=recipient.client_id,
             external_user_id=user_id or f"copy-{self.rt.ids.uuid4()}",
             inspection_id=self.rt.ids.sumsub_id(),
@@ -688,19 +711,20 @@ class SumsubService:
             reuse_scope=scope,
             created_at=now,
         )
-        if session.scalar(
+        # A generated `copy-<uuid>` cannot collide; a caller's userId can.
+        if user_id is not None and session.scalar(
             select(Applicant.id).where(
                 Applicant.client_id == recipient.client_id, Applicant.external_user_id == new.external_user_id
             )
         ):
             raise e.SumsubError(f"Applicant with external user id '{new.external_user_id}' already exists", status=409)
-        session.add(new)
-        session.flush()
+        docs: list[IdDoc] = []
+        steps: dict[str, Any] = {}
         for doc in plan.docs:
             image_id = self.rt.ids.image_id()
-            while session.get(IdDoc, image_id) is not None:
+            while image_id in {d.image_id for d in docs} or session.get(IdDoc, image_id) is not None:
                 image_id = self.rt.ids.image_id()
-            session.add(
+            docs.append(
                 IdDoc(
                     image_id=image_id,
                     applicant_id=new.id,
@@ -715,7 +739,6 @@ class SumsubService:
                 )
             )
             step = STEP_OF_TYPE.get(doc.id_doc_type, "IDENTITY")
-            steps = copy.deepcopy(new.steps)
             cur = steps.get(step) or {"idDocType": doc.id_doc_type, "imageIds": [], "imageReviewResults": {}}
             if doc.country:
                 cur["country"] = doc.country
@@ -723,11 +746,14 @@ class SumsubService:
             cur["imageReviewResults"][str(image_id)] = {"reviewAnswer": "GREEN"}
             cur["reviewResult"] = {"reviewAnswer": "GREEN"}
             steps[step] = cur
-            new.steps = steps
+        new.steps = steps
         # The copy inherits the donor's review (always GREEN after rechecks; Copy Applicant checks nothing).
         donor_result = donor.review.get("reviewResult")
         if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
             self.complete_review(session, new, copy.deepcopy(donor_result), notify=False)
+        session.add(new)
+        session.flush()  # the applicant row before its documents (foreign key)
+        session.add_all(docs)
         # Only the first webhook after an import carries reuseScope.
         first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
         self._notify(session, new, first, reuse_scope=scope)

@@ -1,0 +1,150 @@
+"""Raw WSGI calls (exact bytes, paths and headers, as gunicorn would pass them) and a fingerprint of the store."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask
+from sqlalchemy import select
+
+from simulator.core.store import Base, Store
+
+# Written on every request by design (the bounded request journal); everything else must stay put on a 4xx.
+UNFINGERPRINTED = {"sandbox_journal"}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def call(app: Flask, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Reply:
+    """Send `target` (path and query exactly as on the request line) to the app like gunicorn does.
+
+    PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
+    header values the latin-1 reading of their UTF-8 bytes (what a server receives from a client sending UTF-8).
+    """
+    path, _, query = target.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+        "QUERY_STRING": query,
+        "RAW_URI": target,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in (headers or {}).items():
+        wsgi_value = value.encode("utf-8").decode("latin-1")
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = wsgi_value
+        elif key != "CONTENT_LENGTH":
+            environ[f"HTTP_{key}"] = wsgi_value
+    box: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        box["status"] = int(status.split(" ", 1)[0])
+        box["headers"] = {k.lower(): v for k, v in response_headers}
+        return lambda _data: None
+
+    chunks = app(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return Reply(box["status"], box["headers"], content)
+
+
+def fingerprint(store: Store) -> dict[str, tuple[int, str]]:
+    """Row count and a hash of every row, per table (the journal aside)."""
+    out: dict[str, tuple[int, str]] = {}
+    with store.read() as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name in UNFINGERPRINTED:
+                continue
+            rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+            out[table.name] = (len(rows), digest)
+    return out
+
+
+def changed_tables(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> list[str]:
+    return sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
+
+
+def api_kind(path: str) -> str:
+    """Whose envelope an error of `path` must use: sumsub, dakota, control, or meta (no provider's API)."""
+    if path.startswith("/resources"):
+        return "sumsub"
+    if path.startswith("/_sandbox"):
+        return "control"
+    if path == "/" or path.startswith(("/dashboard", "/openapi")):
+        return "meta"
+    return "dakota"
+
+
+def envelope_problems(path: str, reply: Reply) -> list[str]:
+    """What is wrong with an error reply's envelope for `path`'s API (empty when it is the provider's own)."""
+    api = api_kind(path)
+    status = reply.status
+    try:
+        body = reply.json()
+    except ValueError:
+        return [f"{status} body is not JSON: {reply.body[:200]!r}"]
+    if not isinstance(body, dict):
+        return [f"{status} body is not a JSON object: {body!r:.200}"]
+    problems: list[str] = []
+    if api == "sumsub":
+        if body.get("code") != status:
+            problems.append(f"Sumsub error code {body.get('code')!r} != HTTP {status}")
+        if not isinstance(body.get("description"), str) or not body["description"]:
+            problems.append("Sumsub error without a description")
+        if not isinstance(body.get("correlationId"), str):
+            problems.append("Sumsub error without a correlationId")
+        if not reply.content_type.startswith("application/json"):
+            problems.append(f"Sumsub error Content-Type {reply.content_type!r}")
+    elif api == "control" or (api == "meta" and "error" in body):
+        # The dashboard and the served contracts are no provider's API: the control plane's envelope or a problem.
+        err = body.get("error")
+        if not isinstance(err, dict) or err.get("status") != status or not isinstance(err.get("message"), str):
+            problems.append(f'control error not {{"error": {{"status": {status}, "message": ...}}}}: {body!r:.300}')
+    elif path.endswith("/submissions") and body.get("code") == "application_not_ready" and status == 400:
+        # Dakota's own ApplicationNotReadyError body (the spec's, not a problem document).
+        if not isinstance(body.get("status_message"), str):
+            problems.append("application_not_ready without status_message")
+    else:
+        if body.get("status") != status:
+            problems.append(f"problem status {body.get('status')!r} != HTTP {status}")
+        for key in ("type", "title", "detail"):
+            if not isinstance(body.get(key), str):
+                problems.append(f"problem without {key}")
+        if not reply.content_type.startswith(("application/problem+json", "application/json")):
+            problems.append(f"problem Content-Type {reply.content_type!r}")
+    return problems
