@@ -42,6 +42,7 @@ class Sandbox:
     onboarding: Onboarding
     dispatcher: Dispatcher
     faults: Faults
+    journal: journal.JournalBuffer
 
     @classmethod
     def build(cls, rt: Runtime) -> Sandbox:
@@ -59,6 +60,7 @@ class Sandbox:
             onboarding=onboarding,
             dispatcher=Dispatcher(lambda: None),
             faults=faults,
+            journal=journal.JournalBuffer(rt.settings.journal_size),
         )
         sb.dispatcher = Dispatcher(sb.tick)
         return sb
@@ -73,6 +75,8 @@ class Sandbox:
     def reset(self) -> None:
         """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time."""
         self.rt.ids.reseed(self.rt.settings.seed)
+        self.journal.clear()
+        self.faults.forget()
         with self.rt.store.write() as session:
             seed.wipe(session)
             seed.seed(session)
@@ -80,8 +84,15 @@ class Sandbox:
             self.webhooks.ensure_key(session)
         self.webhooks.forget_key()
 
+    def flush_journal(self) -> None:
+        rows = self.journal.take()
+        if rows:
+            with self.rt.store.write() as session:
+                journal.write_many(session, self.rt.settings.journal_size, rows)
+
     def tick(self) -> list[dict[str, Any]]:
-        """Settle what is due on the simulated clock (auto decisions), then deliver due webhooks."""
+        """Flush this process's journal, settle what is due on the simulated clock, then deliver due webhooks."""
+        self.flush_journal()
         fired = self.onboarding.settle_due()
         fired.extend(a.to_dict() for a in self.webhooks.dispatch_due())
         return fired
@@ -191,19 +202,18 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         path = request.path
         if settings.journal_size > 0 and not path.startswith("/_sandbox/journal"):
             try:
-                with rt.store.write() as session:
-                    journal.record(
-                        session,
-                        settings.journal_size,
-                        at=rt.clock.now(session),
-                        api=api_of(path),
-                        method=request.method,
-                        path=request.full_path.rstrip("?")[:2000],
-                        status=response.status_code,
-                        duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                        request_id=g.get("request_id", ""),
-                        note=g.get("journal_note"),
-                    )
+                full = sb.journal.add(
+                    at=rt.clock.now(),
+                    api=api_of(path),
+                    method=request.method,
+                    path=request.full_path.rstrip("?")[:2000],
+                    status=response.status_code,
+                    duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+                    request_id=g.get("request_id", ""),
+                    note=g.get("journal_note"),
+                )
+                if full:
+                    sb.flush_journal()
             except SQLAlchemyError:  # the journal is best effort; never fail a request over it
                 log.warning("journal write skipped", exc_info=True)
         return response

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,9 +146,27 @@ def validate_rule(raw: Any, index: int) -> dict[str, Any]:
     return rule
 
 
+CACHE_SECONDS = 0.2
+
+
 class Faults:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        # Rules and limits are read on every API request; each process keeps them for CACHE_SECONDS, so a change
+        # reaches every worker within that time (at once in the worker that made it).
+        self._cache: tuple[float, dict[str, Any], dict[str, Any]] | None = None
+
+    def _cached(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        now = time.monotonic()
+        cache = self._cache
+        if cache is None or cache[0] < now:
+            with self.rt.store.read() as session:
+                cache = (now + CACHE_SECONDS, self.config(session), self.limits(session))
+            self._cache = cache
+        return cache[1], cache[2]
+
+    def forget(self) -> None:
+        self._cache = None
 
     # ------------------------------------------------------------------ configuration
     def config(self, session: Session) -> dict[str, Any]:
@@ -165,6 +184,7 @@ class Faults:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ControlError("seed must be an integer", field="seed")
         self.rt.store.put_state(session, FAULTS_STATE, {"seed": seed, "rules": rules})
+        self.forget()
         session.execute(delete(FaultCounter).where(FaultCounter.key.like("fault:%")))
         return self.config(session)
 
@@ -188,6 +208,7 @@ class Faults:
                     raise ControlError(f"unknown rate-limit field {api}.{k}", field=f"{api}.{k}")
                 current[api][k] = v
         self.rt.store.put_state(session, LIMITS_STATE, current)
+        self.forget()
         session.execute(delete(FaultCounter).where(FaultCounter.key.like("rate:%")))
         return current
 
@@ -205,9 +226,7 @@ class Faults:
         self, api: str, method: str, path: str, caller: str | None
     ) -> tuple[Injection | None, Limited | None, dict[str, str]]:
         """Faults and rate limits for one API request: (injection, over-limit, rate-limit headers)."""
-        with self.rt.store.read() as session:
-            conf = self.config(session)
-            limits = self.limits(session) if api in DEFAULT_LIMITS else {}
+        conf, limits = self._cached()
         injection = self._decide(conf, api, method, path)
         limit_conf = limits.get(api)
         if not limit_conf or not limit_conf["enabled"] or not caller:
@@ -217,14 +236,10 @@ class Faults:
 
     def decide(self, api: str, method: str, path: str) -> Injection | None:
         """The injection for this request (or internal step), if a rule matches and its draw says so."""
-        with self.rt.store.read() as session:
-            conf = self.config(session)
-        return self._decide(conf, api, method, path)
+        return self._decide(self._cached()[0], api, method, path)
 
     def has_rules_for(self, api: str, path: str) -> bool:
-        with self.rt.store.read() as session:
-            conf = self.config(session)
-        return any(_matches(r, api, "", path) for r in conf["rules"])
+        return any(_matches(r, api, "", path) for r in self._cached()[0]["rules"])
 
     def _decide(self, conf: dict[str, Any], api: str, method: str, path: str) -> Injection | None:
         rules = [r for r in conf["rules"] if _matches(r, api, method, path)]

@@ -144,6 +144,7 @@ def get_journal() -> Response:
     api = request.args.get("api")
     if api is not None and api not in ("sumsub", "dakota", "control", "dashboard"):
         raise ControlError("api must be one of sumsub, dakota, control, dashboard", field="api")
+    sb.flush_journal()  # this process's own requests first; other workers flush every half second
     with sb.rt.store.read() as session:
         return ok({"entries": journal.entries(session, limit=limit, api=api, since_id=since)})
 

@@ -140,7 +140,7 @@ def runtime_settings(session: Session, rt: Runtime) -> dict[str, Any]:
 def update_runtime_settings(session: Session, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
     from simulator.dakota.onboarding import RUNTIME_STATE
 
-    state = rt.store.get_state(session, RUNTIME_STATE) or {}
+    state = rt.store.get_state(session, RUNTIME_STATE, for_update=True) or {}
     if "auto_approve_after_seconds" in body:
         delay = body["auto_approve_after_seconds"]
         if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):

@@ -45,11 +45,13 @@ class Clock:
     def wall(self) -> float:
         return float(self._wall())
 
-    def _state(self, session: Session) -> ClockState:
+    def _state(self, session: Session, *, for_update: bool = False) -> ClockState:
         cached = session.info.get(_SESSION_CACHE)
-        if isinstance(cached, ClockState):
+        if isinstance(cached, ClockState) and not for_update:
             return cached
-        raw = self._store.get_state(session, _KEY)
+        # Only changes lock the clock row: every write transaction reads "now", and locking it there would
+        # serialize all writers of a PostgreSQL sandbox on one row.
+        raw = self._store.get_state(session, _KEY, for_update=for_update)
         st = ClockState(offset=float(raw.get("offset", 0.0)), frozen_at=raw.get("frozen_at")) if raw else ClockState()
         session.info[_SESSION_CACHE] = st
         return st
@@ -85,7 +87,7 @@ class Clock:
         """Move simulated time forward; returns the new now."""
         if seconds < 0:
             raise ControlError("seconds must be >= 0: the simulated clock never goes back", field="seconds")
-        st = self._state(session)
+        st = self._state(session, for_update=True)
         if st.frozen_at is not None:
             new = ClockState(offset=st.offset, frozen_at=st.frozen_at + seconds)
         else:
@@ -95,7 +97,7 @@ class Clock:
 
     def set(self, session: Session, *, epoch: float | None = None, frozen: bool | None = None) -> float:
         """Jump to `epoch` (never backwards) and/or freeze or unfreeze time."""
-        st = self._state(session)
+        st = self._state(session, for_update=True)
         wall = self.wall()
         current = st.now(wall)
         target = current if epoch is None else float(epoch)

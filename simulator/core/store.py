@@ -85,6 +85,7 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._memory_lock: threading.RLock | None = None
+        self._file_write_lock: threading.RLock | None = None
         if self.is_sqlite:
             path = _sqlite_file(url)
             memory = path is None or path == ":memory:"
@@ -98,6 +99,8 @@ class Store:
                 self._memory_lock = threading.RLock()
             engine = create_engine(url, **kwargs)
             _install_sqlite_hooks(engine, wal=not memory)
+            if not memory:
+                self._file_write_lock = threading.RLock()
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine: Engine = engine
@@ -151,11 +154,26 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back everything on any exception."""
-        with self._serialized(), Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._serialized(),
+            self._process_writer(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             # SQLite serializes write transactions already (BEGIN IMMEDIATE); elsewhere rows read for update
             # are locked, so concurrent read-modify-write cycles (JSON columns, the clock) lose nothing.
             session.info["lock_rows"] = not self.is_sqlite
             yield session
+
+    @contextmanager
+    def _process_writer(self) -> Iterator[None]:
+        # SQLite allows one writer; threads of one process queue here instead of in SQLite's busy handler, which
+        # sleeps in growing steps and would cost far more than the wait itself. Other processes still use it.
+        if self._file_write_lock is None:
+            yield
+            return
+        with self._file_write_lock:
+            yield
 
     @contextmanager
     def _serialized(self) -> Iterator[None]:
@@ -165,8 +183,9 @@ class Store:
         with self._memory_lock:
             yield
 
-    def get_state(self, session: Session, key: str) -> dict[str, Any] | None:
-        row = locked_get(session, SandboxState, key)
+    def get_state(self, session: Session, key: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        """A state row; `for_update` locks it (PostgreSQL) for a read-modify-write cycle."""
+        row = locked_get(session, SandboxState, key) if for_update else session.get(SandboxState, key)
         return dict(row.value) if row is not None else None
 
     def put_state(self, session: Session, key: str, value: dict[str, Any]) -> None:
