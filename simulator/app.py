@@ -203,7 +203,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         if settings.journal_size > 0 and not path.startswith("/_sandbox/journal"):
             try:
                 full = sb.journal.add(
-                    at=rt.clock.now(),
+                    at=rt.clock.approximate_now(),
                     api=api_of(path),
                     method=request.method,
                     path=request.full_path.rstrip("?")[:2000],

@@ -41,6 +41,7 @@ class Clock:
     def __init__(self, store: Store, wall: Any = time.time) -> None:
         self._store = store
         self._wall = wall
+        self._approx: tuple[float, ClockState] | None = None
 
     def wall(self) -> float:
         return float(self._wall())
@@ -59,6 +60,7 @@ class Clock:
     def _remember(self, session: Session, st: ClockState) -> None:
         self._store.put_state(session, _KEY, st.to_dict())
         session.info[_SESSION_CACHE] = st
+        self._approx = None
 
     def now(self, session: Session | None = None) -> float:
         """Current simulated time; pass the open session to read it inside a transaction."""
@@ -66,6 +68,16 @@ class Clock:
             return self._state(session).now(self.wall())
         with self._store.read() as s:
             return self._state(s).now(self.wall())
+
+    def approximate_now(self, max_age: float = 0.2) -> float:
+        """Simulated time from a state at most `max_age` seconds old: for records (the journal), never decisions."""
+        cached = self._approx
+        mono = time.monotonic()
+        if cached is None or mono - cached[0] > max_age:
+            with self._store.read() as s:
+                cached = (mono, self._state(s))
+            self._approx = cached
+        return cached[1].now(self.wall())
 
     def now_dt(self, session: Session | None = None) -> datetime:
         return datetime.fromtimestamp(self.now(session), tz=UTC)

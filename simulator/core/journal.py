@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, Float, Integer, String, Text, delete, func, insert, select
+from sqlalchemy import Float, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from simulator.core.store import Base
@@ -49,13 +49,13 @@ def record(session: Session, size: int, **fields: Any) -> None:
 
 def write_many(session: Session, size: int, rows: list[dict[str, Any]]) -> None:
     """Write entries with Core INSERTs (the ORM unit of work costs more than a small GET), then prune."""
-    last = 0
-    for fields in rows:
-        result: CursorResult[Any] = session.execute(insert(JournalEntry).values(**_clean(fields)))  # type: ignore[assignment]
-        pk = result.inserted_primary_key
-        last = int(pk[0]) if pk else last
-    # Prune in batches so most writes pay their INSERTs only.
-    if rows and (last % 50 < len(rows) or len(rows) >= 50):
+    if not rows:
+        return
+    # One executemany on the table (no ORM bookkeeping), then prune what fell out of the window.
+    table = cast(Table, JournalEntry.__table__)
+    session.connection().execute(table.insert(), [_clean(f) for f in rows])
+    last = int(session.scalar(select(func.max(JournalEntry.id))) or 0)
+    if last % 50 < len(rows) or len(rows) >= 50:
         session.execute(delete(JournalEntry).where(JournalEntry.id <= last - size))
 
 
