@@ -36,7 +36,7 @@ test: lint typecheck unit unit-postgres
 
 # The store-backed suites again on PostgreSQL (127.0.0.1:5432, database test, trust auth). Without a server they
 # skip, unless KYC_SANDBOX_REQUIRE_POSTGRES=1 (set by .ci/run) makes that a failure.
-POSTGRES_SUITES := tests/core tests/sumsub tests/dakota tests/control tests/webhooks tests/test_served.py
+POSTGRES_SUITES := tests/core tests/sumsub tests/dakota tests/control tests/webhooks tests/fuzz tests/test_isolation.py tests/test_served.py
 unit-postgres: $(STAMP)
 	KYC_SANDBOX_TEST_STORE=postgresql $(BIN)/pytest $(wildcard $(POSTGRES_SUITES))
 

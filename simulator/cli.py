@@ -148,9 +148,15 @@ def _split_query(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
 
 
-from simulator.harness.listen import webhooks_group  # noqa: E402
+# The harness's commands live in their own module.
+from simulator.harness.commands import fixtures_command, scenario_group  # noqa: E402
+
+main.add_command(fixtures_command)
+main.add_command(scenario_group)
 
 main.add_command(contract)
+
+from simulator.harness.listen import webhooks_group  # noqa: E402
 
 main.add_command(webhooks_group)
 

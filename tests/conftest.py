@@ -182,8 +182,25 @@ def postgres_available(url: str = POSTGRES_URL) -> bool:
     return True
 
 
+_FRESH: set[str] = set()
+
+
+def fresh_schema(url: str) -> None:
+    """Empty the database's public schema (once per test session): the server outlives test runs, and a schema
+    left by an older checkout must not leak into this one."""
+    import psycopg
+
+    plain = url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
+    if plain in _FRESH:
+        return
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    _FRESH.add(plain)
+
+
 def postgres_database(name: str) -> str:
-    """A URL for database `name` on the test server, created on first use."""
+    """A URL for database `name` on the test server, created on first use and emptied once per session."""
     import psycopg
 
     base = POSTGRES_URL.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
@@ -192,7 +209,9 @@ def postgres_database(name: str) -> str:
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
     server, _, query = POSTGRES_URL.partition("?")
-    return server.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+    url = server.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+    fresh_schema(url)
+    return url
 
 
 def require_postgres() -> None:
@@ -208,6 +227,7 @@ def require_postgres() -> None:
 def test_database_url() -> str:
     if TEST_STORE == "postgresql":
         require_postgres()
+        fresh_schema(POSTGRES_URL)
         return POSTGRES_URL
     return "sqlite://"
 
