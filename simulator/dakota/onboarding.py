@@ -90,8 +90,14 @@ _TEST_DOMAINS = ("example.com", "example.org", "example.net", "test.com")
 _TEST_TLDS = (".test", ".example", ".invalid", ".localhost")
 
 
+# Codes in use that ISO 3166-1 leaves user-assigned (Kosovo), which the import maps to as well.
+_EXTRA_COUNTRIES = frozenset({"XK"})
+
+
 def valid_country(code: Any) -> bool:
-    return isinstance(code, str) and len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+    if not isinstance(code, str) or len(code) != 2:
+        return False
+    return code in _EXTRA_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None
 
 
 def _err(field: str, message: str, code: str = "invalid") -> dict[str, str]:

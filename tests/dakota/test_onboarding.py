@@ -1049,3 +1049,12 @@ def test_several_due_applications_are_auto_approved_in_one_advance(kit: Kit) -> 
         ob.application_id for ob in apps
     )
     assert all(ob.get("")["application_status"] == "approved" for ob in apps)
+
+
+def test_a_kosovar_imported_as_xk_can_complete_step_3(kit: Kit) -> None:
+    """Sumsub's XKX becomes XK on import; Dakota's own validation must accept the same code back."""
+    ob = manual(kit)
+    resp = ob.put_details(ob.details(nationalities=["XK"]))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["individual"]["nationalities"] == ["XK"]
+    assert ob.put_details(ob.details(nationalities=["ZZ"])).status_code == 400
