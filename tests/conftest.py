@@ -190,7 +190,7 @@ def fresh_schema(url: str) -> None:
     left by an older checkout must not leak into this one."""
     import psycopg
 
-    plain = url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
+    plain = url.split("?", maxsplit=1)[0].replace("postgresql+psycopg://", "postgresql://")
     if plain in _FRESH:
         return
     with psycopg.connect(plain, autocommit=True) as conn:
