@@ -9,10 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +23,7 @@ from simulator.app import create_app
 from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi
 from simulator.harness.openapi import OpenApiContract
+from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
 
@@ -264,55 +261,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ServedSandbox:
-    """`kyc-sandbox serve` in a subprocess on a free port with its own SQLite file."""
+class ServedSandbox(SandboxProcess):
+    """`kyc-sandbox serve` in a subprocess on a free port (the plugin's process manager, with test defaults)."""
 
     def __init__(self, workers: int = 1, database_url: str | None = None) -> None:
-        self.tmp = tempfile.TemporaryDirectory(prefix="kyc-sandbox-")
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.database_url = database_url or f"sqlite:///{self.tmp.name}/sandbox.db"
-        self.log = open(Path(self.tmp.name) / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
-        cmd = [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--database-url",
-            self.database_url,
-            "--workers",
-            str(workers),
-            "--quiet",
-        ]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp.name)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sandbox exited early:\n{self.output()}")
-            try:
-                if requests.get(f"{self.base_url}/_sandbox/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"sandbox did not start:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
-        self.tmp.cleanup()
+        super().__init__(workers=workers, database_url=database_url)
 
 
 @pytest.fixture(scope="session")

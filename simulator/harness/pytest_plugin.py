@@ -58,16 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class SandboxProcess:
-    """`kyc-sandbox serve` on a free port with its own SQLite file; `stop()` ends it."""
+    """`kyc-sandbox serve` on a free port (its own SQLite file unless a database URL is given); `stop()` ends it."""
 
     started = 0  # how many this process started (a test checks the plugin starts none unasked)
 
-    def __init__(self, startup_timeout: float = 30.0) -> None:
+    def __init__(self, startup_timeout: float = 30.0, *, workers: int = 1, database_url: str | None = None) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="kyc-sandbox-pytest-")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url or f"sqlite:///{self.tmp.name}/sandbox.db"
         self.log_path = Path(self.tmp.name) / "server.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         cmd = [
@@ -78,9 +79,9 @@ class SandboxProcess:
             "--port",
             str(self.port),
             "--database-url",
-            f"sqlite:///{self.tmp.name}/sandbox.db",
+            self.database_url,
             "--workers",
-            "1",
+            str(workers),
             "--quiet",
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
