@@ -13,6 +13,7 @@ from simulator.core.store import locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
+_LOADED_APPS = "dakota_loaded_applications"  # customer id -> its application, read with the customer
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
 IDENTITY_DOCS = (
     "passport",
@@ -56,9 +57,19 @@ class Applications:
 
     # ------------------------------------------------------------------ lookups
     def customer(self, session: Session, key: ApiKey, customer_id: str) -> Customer:
-        c = session.get(Customer, customer_id) if len(customer_id) <= 64 else None
-        if c is None or c.organization_id != key.organization_id:
+        """The organisation's customer, read with its application in one query (`customer_dict` needs both)."""
+        if len(customer_id) > 64:
             raise p.not_found("Customer")
+        row = session.execute(
+            select(Customer, Application)
+            .outerjoin(Application, Application.id == Customer.application_id)
+            .where(Customer.id == customer_id)
+        ).first()
+        if row is None or row[0].organization_id != key.organization_id:
+            raise p.not_found("Customer")
+        c, app = row
+        # Held here: the identity map keeps rows only weakly, and customer_dict would SELECT the application again.
+        session.info.setdefault(_LOADED_APPS, {})[c.id] = app
         return c
 
     def application_by_token(self, session: Session, application_id: str, token: str | None) -> Application:
@@ -81,7 +92,11 @@ class Applications:
         return f"{self.rt.settings.resolved_base_url}/applications/{app.id}?token={app.token}"
 
     def customer_dict(self, session: Session, c: Customer) -> dict[str, Any]:
-        app = session.get(Application, c.application_id) if c.application_id else None
+        loaded: Application | None = session.info.get(_LOADED_APPS, {}).get(c.id)
+        if loaded is not None and loaded.id == c.application_id:
+            app: Application | None = loaded
+        else:
+            app = session.get(Application, c.application_id) if c.application_id else None
         out: dict[str, Any] = {
             "id": c.id,
             "name": c.name,

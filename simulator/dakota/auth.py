@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy.orm import Session
 
 from simulator.dakota import problems as p
@@ -9,14 +12,40 @@ from simulator.dakota.models import ApiKey
 
 MANAGE_COMPLIANCE_APPLICATIONS = "manage_compliance_applications"
 
+# API keys are seed rows: a reset wipes and re-inserts the same ones, nothing else changes them. Every request
+# looked its key up (a SELECT); a known key is kept per process for at most KEY_TTL_SECONDS, so a reset in another
+# worker is seen within that time. Unknown keys are never cached: a key that appears is found at once.
+KEY_TTL_SECONDS = 1.0
+_keys: dict[tuple[int, str], tuple[float, ApiKey]] = {}
+_keys_lock = threading.Lock()
+
 
 def authenticate(session: Session, api_key: str | None) -> ApiKey:
     """The `x-api-key` header → its key record; 401 problem when missing or unknown."""
     if not api_key:
         raise p.unauthorized("Missing x-api-key header")
-    key = session.get(ApiKey, api_key) if len(api_key) <= 128 else None
+    if len(api_key) > 128:
+        raise p.unauthorized("Invalid API key")
+    slot = (id(session.bind), api_key)
+    now = time.monotonic()
+    hit = _keys.get(slot)
+    if hit is not None and now - hit[0] < KEY_TTL_SECONDS:
+        return hit[1]
+    key = session.get(ApiKey, api_key)
     if key is None:
         raise p.unauthorized("Invalid API key")
+    # A copy belonging to no session: the loaded row is expired if its transaction rolls back.
+    copy = ApiKey(
+        key=key.key,
+        organization_id=key.organization_id,
+        role=key.role,
+        permissions=list(key.permissions),
+        name=key.name,
+    )
+    with _keys_lock:
+        if len(_keys) > 1000:  # a bound: many stores in one process (tests)
+            _keys.clear()
+        _keys[slot] = (now, copy)
     return key
 
 

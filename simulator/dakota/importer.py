@@ -1,7 +1,8 @@
 """`POST /customers/bulk-import-sumsub-tokens`: redeem each token at Sumsub, create customer and application.
 
-Each row is its own transaction: the token is spent, the Sumsub applicant, customer and application are created,
-or nothing is. A failed row never rolls back a successful one.
+Each row is atomic: the token is spent, the Sumsub applicant, customer and application are created, or nothing is.
+Rows run in small chunks, one write transaction per chunk and one SAVEPOINT per row, so a failed row never rolls
+back a successful one and rows become durable chunk by chunk (one transaction per row when rows are slowed).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from simulator.control.faults import Faults
@@ -23,11 +24,12 @@ from simulator.dakota.idempotency import Idempotency, parse_key
 from simulator.dakota.mapping import MappedIndividual, map_applicant
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.sumsub.errors import SumsubError
-from simulator.sumsub.models import IdDoc, SumsubClient
+from simulator.sumsub.models import SumsubClient
 from simulator.sumsub.service import ShareTokenError, SumsubService
-from simulator.webhooks.service import Webhooks
+from simulator.webhooks.service import TARGETS_CACHE, Webhooks
 
 MAX_TOKENS = 100
+CHUNK_ROWS = 10  # rows per write transaction (each row in its own SAVEPOINT)
 ROW_STEP = "dakota.import_row"
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
 PERMISSION_DETAIL = "Token import requires manage_compliance_applications"
@@ -123,21 +125,48 @@ class BulkImporter:
     def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
         # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
         slow_rows = self.faults is not None and self.faults.has_rules_for("internal", ROW_STEP)
-        results = []
-        for t in tokens:
-            if slow_rows and self.faults is not None:
-                injection = self.faults.decide("internal", "ROW", ROW_STEP)
-                if injection is not None and injection.latency_ms:
-                    time.sleep(injection.latency_ms / 1000)
-            results.append(self.import_one(key, t))
+        results: list[dict[str, Any]] = []
+        if slow_rows:
+            # A slowed row must not hold the write transaction while it waits: one transaction per row.
+            for t in tokens:
+                if self.faults is not None:
+                    injection = self.faults.decide("internal", "ROW", ROW_STEP)
+                    if injection is not None and injection.latency_ms:
+                        time.sleep(injection.latency_ms / 1000)
+                results.extend(self._import_chunk(key, [t]))
+        else:
+            for start in range(0, len(tokens), CHUNK_ROWS):
+                results.extend(self._import_chunk(key, tokens[start : start + CHUNK_ROWS]))
         ok = sum(1 for r in results if r["success"])
         return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
 
+    def _import_chunk(self, key: ApiKey, tokens: list[str]) -> list[dict[str, Any]]:
+        """A few rows in one transaction, each row in its own SAVEPOINT: a failed row leaves nothing and never
+        rolls back a successful one; the chunk commits before the next begins, so rows become durable
+        progressively (a killed worker leaves each row whole or untouched)."""
+        results: list[dict[str, Any]] = []
+        unexpected: BaseException | None = None
+        with self.rt.store.write() as session:
+            session.info[TARGETS_CACHE] = {}  # the import creates no webhook targets: read them once
+            for t in tokens:
+                try:
+                    results.append(self._import_row(session, key, t))
+                except Exception as exc:  # not a row failure: keep the rows before it, then raise
+                    unexpected = exc
+                    break
+        if unexpected is not None:
+            raise unexpected
+        return results
+
     def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
         """One row, one transaction: success with ids, or a failure that left nothing behind."""
+        return self._import_chunk(key, [token])[0]
+
+    def _import_row(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
+        """One row in its own SAVEPOINT: success with ids, or a failure that left nothing behind."""
         client_id = self.rt.settings.dakota_client_id
         try:
-            with self.rt.store.write() as session:
+            with session.begin_nested():
                 return self._import_in(session, key, token)
         except ShareTokenError as err:
             return {"name": "Unknown", "success": False, "error": row_error(err, client_id)}
@@ -163,7 +192,7 @@ class BulkImporter:
             rechecks=True,
             scope="dakotaImport",
         )
-        applicant = self.sumsub.applicant_dict(session, red.applicant)
+        applicant = self.sumsub.applicant_dict(session, red.applicant, copy_values=False)
         if red.applicant.type != "individual":
             info = red.applicant.info or {}
             name = info.get("companyName") or red.applicant.external_user_id
@@ -178,13 +207,11 @@ class BulkImporter:
                 "imageId": d.image_id,
                 "country": d.country,
             }
-            for d in session.scalars(
-                select(IdDoc).where(IdDoc.applicant_id == red.applicant.id).order_by(IdDoc.image_id)
-            )
+            for d in red.documents
         ]
         mapped = map_applicant(applicant, images, settings.address_placeholder_country)
-        customer, app = self._create(session, key, mapped, applicant, red.documents_requested)
-        return {"name": customer.name, "success": True, "customer_id": customer.id, "application_id": app.id}
+        name, customer_id, app_id = self._create(session, key, mapped, applicant, red.documents_requested)
+        return {"name": name, "success": True, "customer_id": customer_id, "application_id": app_id}
 
     def _create(
         self,
@@ -193,20 +220,13 @@ class BulkImporter:
         mapped: MappedIndividual,
         applicant: dict[str, Any],
         documents_requested: bool,
-    ) -> tuple[Customer, Application]:
+    ) -> tuple[str, str, str]:
+        """Insert the customer and its application (Core INSERTs: nothing reads them back in this transaction);
+        returns (customer name, customer id, application id)."""
         ids = self.rt.ids
         now = self.rt.clock.now(session)
-        customer = Customer(
-            id=ids.ksuid(now),
-            organization_id=key.organization_id,
-            name=mapped.customer_name(),
-            email=mapped.email_address,
-            customer_type="individual",
-            kyb_status="pending",
-            source="sumsub_import",
-            created_at=now,
-            updated_at=now,
-        )
+        customer_id = ids.ksuid(now)
+        name = mapped.customer_name()
         review = applicant.get("review", {})
         result = review.get("reviewResult") or {}
         review_snake: dict[str, Any] = {
@@ -220,21 +240,24 @@ class BulkImporter:
         }
         if result:
             review_snake["review_result"] = {"review_answer": result.get("reviewAnswer")}
-        app = Application(
-            id=ids.ksuid(now),
-            organization_id=key.organization_id,
-            customer_id=customer.id,
-            application_type="individual",
-            status="pending",
-            token=ids.secret(43),
-            individual_id=ids.ksuid(now),
-            individual={**mapped.entity_fields(), "roles": ["individual"]},
-            sumsub={
+        app_id = ids.ksuid(now)
+        app_row: dict[str, Any] = {
+            "id": app_id,
+            "organization_id": key.organization_id,
+            "customer_id": customer_id,
+            "application_type": "individual",
+            "status": "pending",
+            "decision": None,
+            "decision_method": None,
+            "token": ids.secret(43),
+            "individual_id": ids.ksuid(now),
+            "individual": {**mapped.entity_fields(), "roles": ["individual"]},
+            "sumsub": {
                 "provider_applicant_id": applicant["id"],
                 "review": review_snake,
                 "sumsub_review_status": "documents_requested" if documents_requested else "approved",
             },
-            documents=[
+            "documents": [
                 {
                     "document_id": ids.ksuid(now),
                     "document_type": d.document_type,
@@ -248,24 +271,39 @@ class BulkImporter:
                 }
                 for d in mapped.documents
             ],
-            attestations={},
-            flags={"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
-            created_at=now,
-            updated_at=now,
-            expires_at=now + APPLICATION_TTL_SECONDS,
+            "attestations": {},
+            "flags": {"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "submitted_at": None,
+            "auto_decide_at": None,
+            "expires_at": now + APPLICATION_TTL_SECONDS,
+        }
+        session.execute(
+            insert(cast(Table, Customer.__table__)),
+            {
+                "id": customer_id,
+                "organization_id": key.organization_id,
+                "name": name,
+                "email": mapped.email_address,
+                "customer_type": "individual",
+                "kyb_status": "pending",
+                "external_id": None,
+                "application_id": app_id,
+                "source": "sumsub_import",
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        customer.application_id = app.id
-        session.add(customer)
-        session.flush()
-        session.add(app)
-        session.flush()
+        session.execute(insert(cast(Table, Application.__table__)), app_row)
         self.webhooks.emit_dakota(
             session,
             key.organization_id,
             "customer.created",
-            {"customer_id": customer.id, "name": customer.name, "customer_type": customer.customer_type},
+            {"customer_id": customer_id, "name": name, "customer_type": "individual"},
         )
-        return customer, app
+        return name, customer_id, app_id
 
 
 def _iso_from_sumsub(value: Any) -> str | None:

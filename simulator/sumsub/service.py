@@ -104,6 +104,7 @@ class Redemption:
     applicant: Applicant
     donor: Applicant
     documents_requested: bool
+    documents: tuple[IdDoc, ...] = ()  # the new applicant's documents, in image id order
 
 
 _REFS = "sumsub_refs"
@@ -120,6 +121,10 @@ def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
         refs[(model, pk)] = session.get(model, pk)
     row: _Row | None = refs[(model, pk)]
     return row
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def java_date(epoch: float) -> str:
@@ -273,7 +278,10 @@ class SumsubService:
             raise e.not_found()
         return a
 
-    def applicant_dict(self, session: Session, a: Applicant) -> dict[str, Any]:
+    def applicant_dict(self, session: Session, a: Applicant, *, copy_values: bool = True) -> dict[str, Any]:
+        """The applicant as Sumsub's API shows it. `copy_values=False` shares the row's JSON values instead of
+        deep-copying them: only for a caller that reads the result and throws it away."""
+        dup: Any = copy.deepcopy if copy_values else _same
         level = _ref(session, Level, a.level_name)
         client = _ref(session, SumsubClient, a.client_id)
         out: dict[str, Any] = {
@@ -292,12 +300,12 @@ class SumsubService:
             out["lang"] = a.lang
         out["applicantPlatform"] = "API"
         if a.fixed_info:
-            out["fixedInfo"] = copy.deepcopy(a.fixed_info)
-        out["info"] = copy.deepcopy(a.info)
-        out["requiredIdDocs"] = {"docSets": copy.deepcopy(level.doc_sets) if level else []}
-        out["review"] = copy.deepcopy(a.review)
+            out["fixedInfo"] = dup(a.fixed_info)
+        out["info"] = dup(a.info)
+        out["requiredIdDocs"] = {"docSets": dup(level.doc_sets) if level else []}
+        out["review"] = dup(a.review)
         if a.questionnaires:
-            out["questionnaires"] = copy.deepcopy(a.questionnaires)
+            out["questionnaires"] = dup(a.questionnaires)
         out["type"] = a.type
         return out
 
@@ -607,8 +615,13 @@ class SumsubService:
         )
         if getattr(spent, "rowcount", 0) != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
-        new = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope, new_id, review)
-        return Redemption(applicant=new, donor=donor, documents_requested=plan.documents_requested)
+        new, docs = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope, new_id, review)
+        return Redemption(
+            applicant=new,
+            donor=donor,
+            documents_requested=plan.documents_requested,
+            documents=tuple(sorted(docs, key=lambda d: d.image_id)),
+        )
 
     def token_status(self, session: Session, token: str) -> dict[str, Any] | None:
         """The control plane's view of a token (never exposed on the Sumsub API)."""
@@ -686,7 +699,7 @@ class SumsubService:
         scope: str,
         new_id: str,
         review: dict[str, Any],
-    ) -> Applicant:
+    ) -> tuple[Applicant, list[IdDoc]]:
         """The recipient's copy, complete (steps, inherited review) before its one INSERT, then its documents."""
         info = {k: copy.deepcopy(v) for k, v in donor.info.items() if k != "idDocs"}
         if plan.id_docs_info:
@@ -757,7 +770,7 @@ class SumsubService:
         # Only the first webhook after an import carries reuseScope.
         first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
         self._notify(session, new, first, reuse_scope=scope)
-        return new
+        return new, docs
 
 
 def _token_jti(token: str) -> str:

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso, sumsub_datetime
@@ -39,6 +39,8 @@ RETRY_DELAYS = {
     "sumsub": [300, 3600, 18000, 64800],
 }
 API_VERSION = "1.0.0"
+TARGETS_CACHE = "dakota_webhook_targets"
+_EVENT_COLUMNS = ("id", "organization_id", "type", "created", "envelope", "simulation_id", "replay_count", "seq")
 MAX_REPLAYS = 10
 KEY_STATE = "webhook_signing_key"
 EVENT_TYPES = (
@@ -146,14 +148,59 @@ class Webhooks:
             created=now,
             envelope=envelope,
             simulation_id=simulation_id,
+            replay_count=0,
             seq=(last or 0) + 1,
         )
-        session.add(event)
-        targets = session.scalars(select(WebhookTarget).where(WebhookTarget.organization_id == organization_id))
-        for target in targets:
-            if target.wants(event_type):
-                self._queue_dakota(session, event, target, now, replay=False)
+        # Core INSERTs (the event and its outbox items are never read back in this transaction): the ORM's unit
+        # of work cost more than the rows themselves. The returned event is not attached to the session.
+        session.execute(
+            insert(cast(Table, DakotaEvent.__table__)),
+            {c: getattr(event, c) for c in _EVENT_COLUMNS},
+        )
+        items = [
+            self._outbox_row(event, target, now, replay=False)
+            for target in self._targets(session, organization_id)
+            if target.wants(event_type)
+        ]
+        if items:
+            session.execute(insert(cast(Table, OutboxItem.__table__)), items)
         return event
+
+    @staticmethod
+    def _targets(session: Session, organization_id: str) -> list[WebhookTarget]:
+        """The organisation's webhook targets; a caller that sets `session.info[TARGETS_CACHE] = {}` (the bulk
+        import, which creates no targets) has them read once per transaction."""
+        cache: dict[str, list[WebhookTarget]] | None = session.info.get(TARGETS_CACHE)
+        if cache is not None and organization_id in cache:
+            return cache[organization_id]
+        targets = list(session.scalars(select(WebhookTarget).where(WebhookTarget.organization_id == organization_id)))
+        if cache is not None:
+            cache[organization_id] = targets
+        return targets
+
+    def _outbox_row(self, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool) -> dict[str, Any]:
+        return {
+            "id": self.rt.ids.hex(32),
+            "kind": "dakota",
+            "owner": event.organization_id,
+            "event_id": event.id,
+            "event_type": event.type,
+            "target_id": target.id,
+            "url": target.url,
+            "body": json.dumps(event.envelope, separators=(",", ":"), ensure_ascii=False),
+            "status": "pending",
+            "attempts": 0,
+            "max_attempts": len(RETRY_DELAYS["dakota"]) + 1,
+            "next_attempt_at": now,
+            "lease_until": 0.0,
+            "last_status_code": None,
+            "last_error": None,
+            "log": [],
+            "is_replay": replay,
+            "simulation_id": event.simulation_id,
+            "created_at": now,
+            "delivered_at": None,
+        }
 
     def _queue_dakota(
         self, session: Session, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool

@@ -446,8 +446,10 @@ def test_keyboard_labels_and_contrast(dash: Dashboard, sandbox: Sandbox) -> None
     page.wait_for_selector("#add-dialog", state="hidden")
     assert page.evaluate("document.activeElement.id") == "add-customer"
 
+    dash.wait_list_loaded()  # the list may re-render after the dialog closes; focus a row of the final render
+    page.wait_for_selector("#customers-body .row-link")
     page.locator("#customers-body .row-link").first.focus()
     page.keyboard.press("Enter")
-    page.wait_for_selector("#missing")
+    page.wait_for_selector("#missing", timeout=20_000)
     assert page.evaluate(CONTRAST_JS) == []
     assert page.evaluate(UNLABELLED_JS) == []
