@@ -100,18 +100,25 @@ def _body() -> Any:
     return parse_json_or(p.invalid)
 
 
-@bp.post("/customers")
-def create_customer() -> Response:
+def _keyed_post(status: int, action: Callable[[Any, Any, Any], dict[str, Any]], *, admin: bool = False) -> Response:
+    """x-api-key POSTs: authenticate, parse the body, then run `action(session, key, body)` once per idempotency key."""
     sb = sandbox()
     with sb.rt.store.read() as session:
         key = _api_key(session)
+    if admin:
+        _require_admin(key)
     body = _body()
 
     def execute() -> tuple[int, dict[str, Any]]:
         with sb.rt.store.write() as session:
-            return 201, sb.onboarding.create_customer(session, key, body)
+            return status, action(session, key, body)
 
     return _idempotent(key.key, execute)
+
+
+@bp.post("/customers")
+def create_customer() -> Response:
+    return _keyed_post(201, sandbox().onboarding.create_customer)
 
 
 def _with_application(application_id: str, action: Callable[[Any, Any], tuple[int, dict[str, Any]]]) -> Response:
@@ -170,32 +177,16 @@ def submit_application(application_id: str) -> Response:
 
 @bp.post("/sandbox/simulate/onboarding")
 def simulate_onboarding() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-    body = _body()
-
-    def execute() -> tuple[int, dict[str, Any]]:
-        with sb.rt.store.write() as session:
-            return 200, sb.onboarding.simulate(session, key, body)
-
-    return _idempotent(key.key, execute)
+    return _keyed_post(200, sandbox().onboarding.simulate)
 
 
 # ---------------------------------------------------------------------- webhooks and events
 @bp.post("/webhooks/targets")
 def create_webhook_target() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-    _require_admin(key)
-    body = _body()
-
-    def execute() -> tuple[int, dict[str, Any]]:
-        with sb.rt.store.write() as session:
-            return 201, sb.webhooks.target_dict(sb.webhooks.create_target(session, key.organization_id, body))
-
-    return _idempotent(key.key, execute)
+    hooks = sandbox().webhooks
+    return _keyed_post(
+        201, lambda s, key, body: hooks.target_dict(hooks.create_target(s, key.organization_id, body)), admin=True
+    )
 
 
 @bp.get("/webhooks/targets")
