@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -24,56 +24,29 @@ class WSGIAdapter(BaseAdapter):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method or "GET",
-            "SCRIPT_NAME": "",
-            "PATH_INFO": _wsgi_path(url.path),
-            "QUERY_STRING": url.query,
-            "RAW_URI": url.path + (f"?{url.query}" if url.query else ""),
-            "SERVER_NAME": url.hostname or "localhost",
-            "SERVER_PORT": str(url.port or 80),
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": url.scheme or "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "CONTENT_LENGTH": str(len(body)),
-        }
-        for name, value in request.headers.items():
-            key = name.upper().replace("-", "_")
-            if key == "CONTENT_TYPE":
-                environ["CONTENT_TYPE"] = value
-            elif key != "CONTENT_LENGTH":
-                environ[f"HTTP_{key}"] = value
-        status_holder: dict[str, Any] = {}
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status_holder["status"] = status
-            status_holder["headers"] = headers
-            return lambda _data: None
-
-        chunks = self.app(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        if any(k.lower() == "x-sandbox-fault" and v == "connection-reset" for k, v in status_holder["headers"]):
+        target = url.path + (f"?{url.query}" if url.query else "")
+        status_line, headers, content = call_wsgi(
+            self.app,
+            request.method or "GET",
+            target,
+            body,
+            dict(request.headers.items()),
+            host=url.hostname or "localhost",
+            port=url.port or 80,
+            scheme=url.scheme or "http",
+        )
+        if any(k.lower() == "x-sandbox-fault" and v == "connection-reset" for k, v in headers):
             # Over TCP the sandbox drops the connection; in-process, fail the way requests would.
             raise requests.ConnectionError("Connection reset by peer (injected by the sandbox)", request=request)
         resp = requests.Response()
-        resp.status_code = int(status_holder["status"].split(" ", 1)[0])
-        resp.reason = status_holder["status"].split(" ", 1)[1] if " " in status_holder["status"] else ""
-        resp.headers = CaseInsensitiveDict(status_holder["headers"])
+        code, _, reason = status_line.partition(" ")
+        resp.status_code = int(code)
+        resp.reason = reason
+        resp.headers = CaseInsensitiveDict(headers)
         # A raw response too, as over HTTP: tools that read `raw.headers` (schemathesis) see every header.
         resp.raw = HTTPResponse(
             body=io.BytesIO(content),
-            headers=HTTPHeaderDict(status_holder["headers"]),
+            headers=HTTPHeaderDict(headers),
             status=resp.status_code,
             version=11,
             preload_content=False,
@@ -88,11 +61,64 @@ class WSGIAdapter(BaseAdapter):
         """Nothing to close."""
 
 
-def _wsgi_path(path: str) -> str:
-    from urllib.parse import unquote
+def call_wsgi(
+    app: Any,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 80,
+    scheme: str = "http",
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Call a WSGI app as gunicorn would: `target` is the path and query exactly as on the request line.
 
-    # WSGI carries the decoded path as latin-1 characters of the UTF-8 bytes.
-    return unquote(path).encode("utf-8").decode("latin-1")
+    PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
+    header values the latin-1 reading of their UTF-8 bytes. Returns (status line, headers, body).
+    """
+    path, _, query = target.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+        "QUERY_STRING": query,
+        "RAW_URI": target,
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in (headers or {}).items():
+        wsgi_value = value.encode("utf-8").decode("latin-1")
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = wsgi_value
+        elif key != "CONTENT_LENGTH":
+            environ[f"HTTP_{key}"] = wsgi_value
+    box: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        box["status"] = status
+        box["headers"] = response_headers
+        return lambda _data: None
+
+    chunks = app(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return box["status"], box["headers"], content
 
 
 def in_process_session(app: Any, base_url: str = "http://sandbox.local") -> tuple[requests.Session, str]:

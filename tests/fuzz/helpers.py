@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from flask import Flask
 from sqlalchemy import select
 
 from simulator.core.store import Base, Store
+from simulator.harness.transport import call_wsgi
 
 # Written on every request by design (the bounded request journal); everything else must stay put on a 4xx.
 UNFINGERPRINTED = {"sandbox_journal"}
@@ -38,48 +37,8 @@ def call(app: Flask, method: str, target: str, body: bytes = b"", headers: dict[
     PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
     header values the latin-1 reading of their UTF-8 bytes (what a server receives from a client sending UTF-8).
     """
-    path, _, query = target.partition("?")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
-        "QUERY_STRING": query,
-        "RAW_URI": target,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "CONTENT_LENGTH": str(len(body)),
-    }
-    for name, value in (headers or {}).items():
-        wsgi_value = value.encode("utf-8").decode("latin-1")
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_TYPE":
-            environ["CONTENT_TYPE"] = wsgi_value
-        elif key != "CONTENT_LENGTH":
-            environ[f"HTTP_{key}"] = wsgi_value
-    box: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        box["status"] = int(status.split(" ", 1)[0])
-        box["headers"] = {k.lower(): v for k, v in response_headers}
-        return lambda _data: None
-
-    chunks = app(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return Reply(box["status"], box["headers"], content)
+    status, response_headers, content = call_wsgi(app, method, target, body, headers, port=8080)
+    return Reply(int(status.split(" ", 1)[0]), {k.lower(): v for k, v in response_headers}, content)
 
 
 def fingerprint(store: Store) -> dict[str, tuple[int, str]]:
