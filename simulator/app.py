@@ -24,7 +24,7 @@ from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
 from simulator.settings import Settings
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.service import SumsubService
-from simulator.webhooks.service import Dispatcher, Webhooks
+from simulator.webhooks.service import KEY_STATE, Dispatcher, Webhooks
 
 log = logging.getLogger("simulator")
 EXTENSION = "kyc_sandbox"
@@ -73,16 +73,21 @@ class Sandbox:
             self.webhooks.ensure_key(session)
 
     def reset(self) -> None:
-        """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time."""
+        """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time.
+
+        The webhook signing key survives: receivers are configured with it, and every worker keeps it cached.
+        """
         self.rt.ids.reseed(self.rt.settings.seed)
         self.journal.clear()
         self.faults.forget()
         with self.rt.store.write() as session:
+            key = self.rt.store.get_state(session, KEY_STATE)
             seed.wipe(session)
             seed.seed(session)
             self.rt.clock.reset(session)
+            if key is not None:
+                self.rt.store.put_state(session, KEY_STATE, key)
             self.webhooks.ensure_key(session)
-        self.webhooks.forget_key()
 
     def flush_journal(self) -> None:
         rows = self.journal.take()

@@ -90,12 +90,10 @@ def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, A
     client = donor_client(session, body.get("client_id"))
     for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
     with _control_envelope():
-        result = sumsub.generate_share_token(
+        result, row = sumsub.mint_share_token(
             session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
         )
-    status = sumsub.token_status(session, result["token"])
-    assert status is not None
-    return {**result, "expires_at": status["expires_at"], "ttl_in_secs": status["ttl_seconds"]}
+    return {**result, "expires_at": row.expires_at, "ttl_in_secs": row.ttl_seconds}
 
 
 def sumsub_webhooks(session: Session) -> list[dict[str, Any]]:

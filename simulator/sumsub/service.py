@@ -9,10 +9,11 @@ import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
 from simulator.core.runtime import Runtime
@@ -109,6 +110,61 @@ class Redemption:
 
 _REFS = "sumsub_refs"
 
+# Core statements of the redemption hot path, built once (the ORM's per-row overhead cost more than the SQL).
+_TOKENS = cast(Table, ShareToken.__table__)
+_APPLICANTS = cast(Table, Applicant.__table__)
+_DOCS = cast(Table, IdDoc.__table__)
+_TOKEN_FIELDS = ("applicant_id", "for_client_id", "ttl_seconds", "created_at", "expires_at", "redeemed_at")
+_APPLICANT_COLUMNS = tuple(c.key for c in _APPLICANTS.columns)
+_DOC_COPY_COLUMNS = ("id_doc_type", "id_doc_sub_type", "country", "meta", "file_name", "content_type", "content")
+
+
+class _DonorDoc(NamedTuple):
+    """One of the donor's documents, as the token read returns it (the fields are IdDoc's columns)."""
+
+    image_id: int
+    id_doc_type: str
+    id_doc_sub_type: str | None
+    country: str | None
+    meta: dict[str, Any]
+    file_name: str | None
+    content_type: str | None
+    content: bytes
+
+
+assert _DonorDoc._fields == ("image_id", *_DOC_COPY_COLUMNS)
+_DONOR_AT = len(_TOKEN_FIELDS)
+_DOCS_AT = _DONOR_AT + len(_APPLICANT_COLUMNS)
+# The token, its donor and the donor's documents (in image id order) in one read: a row per document.
+_TOKEN_READ = (
+    select(
+        *(_TOKENS.c[k] for k in _TOKEN_FIELDS),
+        *(_APPLICANTS.c[k].label(f"a_{k}") for k in _APPLICANT_COLUMNS),
+        *(_DOCS.c[k].label(f"d_{k}") for k in _DonorDoc._fields),
+    )
+    .select_from(
+        _TOKENS.outerjoin(_APPLICANTS, _APPLICANTS.c.id == _TOKENS.c.applicant_id).outerjoin(
+            _DOCS, _DOCS.c.applicant_id == _APPLICANTS.c.id
+        )
+    )
+    .where(_TOKENS.c.token == bindparam("p_token"))
+    .order_by(_DOCS.c.image_id)
+)
+_SPEND = (
+    update(_TOKENS)
+    .where(_TOKENS.c.token == bindparam("p_token"), _TOKENS.c.redeemed_at.is_(None))
+    .values(
+        redeemed_at=bindparam("p_at"),
+        redeemed_by=bindparam("p_by"),
+        redeemed_applicant_id=bindparam("p_applicant"),
+    )
+)
+_TAKEN_IMAGE_IDS = select(_DOCS.c.image_id).where(_DOCS.c.image_id.in_(bindparam("p_ids", expanding=True)))
+_APPLICANT_DOC_METAS = select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindparam("p_applicant"))
+_IMAGE_ID_TAKEN = select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id"))
+_INSERT_APPLICANT = insert(_APPLICANTS)
+_INSERT_DOCS = insert(_DOCS)
+
 
 def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
     """`session.get` for reference rows (levels, clients) read many times per transaction.
@@ -124,6 +180,15 @@ def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
 
 
 def _same(value: Any) -> Any:
+    return value
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): `copy.deepcopy` without its memo bookkeeping."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
     return value
 
 
@@ -246,8 +311,10 @@ class SumsubService:
             active=1,
             created_at=now,
         )
+        # A Core INSERT now (as the flush did), then the object joins the session as that persistent row.
+        session.connection().execute(_INSERT_APPLICANT, {k: getattr(applicant, k) for k in _APPLICANT_COLUMNS})
+        make_transient_to_detached(applicant)
         session.add(applicant)
-        session.flush()
         self._notify(session, applicant, "applicantCreated")
         return applicant
 
@@ -384,33 +451,37 @@ class SumsubService:
                 error_name="doc-type-not-in-req-docs",
             )
         digest = hashlib.sha256(content).hexdigest()
-        for doc in session.scalars(select(IdDoc).where(IdDoc.applicant_id == a.id)):
-            if doc.meta.get("sha256") == digest:
+        # Core reads (only the stored metadata, not every image's bytes) see the database: pending rows go first.
+        session.flush()
+        conn = session.connection()
+        for (meta,) in conn.execute(_APPLICANT_DOC_METAS, {"p_applicant": a.id}):
+            if meta.get("sha256") == digest:
                 raise e.SumsubError("Duplicate document", status=409, error_code=1000, error_name="duplicate-document")
         clean = {k: metadata[k] for k in DOC_META_FIELDS if metadata.get(k) is not None}
         image_id = self.rt.ids.image_id()
-        while session.get(IdDoc, image_id) is not None:
+        while conn.execute(_IMAGE_ID_TAKEN, {"p_id": image_id}).first() is not None:
             image_id = self.rt.ids.image_id()
-        session.add(
-            IdDoc(
-                image_id=image_id,
-                applicant_id=a.id,
-                id_doc_type=doc_type,
-                id_doc_sub_type=sub_type,
-                country=country if isinstance(country, str) else None,
-                meta={**clean, "sha256": digest, "size": len(content)},
-                file_name=file_name,
-                content_type=content_type,
-                content=content,
-                created_at=self.rt.clock.now(session),
-            )
+        conn.execute(
+            _INSERT_DOCS,
+            {
+                "image_id": image_id,
+                "applicant_id": a.id,
+                "id_doc_type": doc_type,
+                "id_doc_sub_type": sub_type,
+                "country": country if isinstance(country, str) else None,
+                "meta": {**clean, "sha256": digest, "size": len(content)},
+                "file_name": file_name,
+                "content_type": content_type,
+                "content": content,
+                "created_at": self.rt.clock.now(session),
+            },
         )
         self._record_doc(a, step or "IDENTITY", clean, image_id)
         return clean, image_id
 
     def _record_doc(self, a: Applicant, step: str, meta: dict[str, Any], image_id: int) -> None:
         """Fold an upload into `info` (as Sumsub's extraction would) and the step's status."""
-        info = copy.deepcopy(a.info)
+        info = _json_copy(a.info)
         doc_type = meta["idDocType"]
         if doc_type in IDENTITY_TYPES:
             docs = [d for d in info.get("idDocs", []) if d.get("idDocType") != doc_type]
@@ -437,7 +508,7 @@ class SumsubService:
                 if doc_type == "PASSPORT":
                     info.setdefault("nationality", merged["country"])
         a.info = info
-        steps = copy.deepcopy(a.steps)
+        steps = _json_copy(a.steps)
         cur = steps.get(step) or {"idDocType": doc_type, "imageIds": [], "imageReviewResults": {}}
         if meta.get("country"):
             cur["country"] = meta["country"]
@@ -473,14 +544,14 @@ class SumsubService:
 
     def complete_review(self, session: Session, a: Applicant, result: dict[str, Any], *, notify: bool = True) -> None:
         now = self.rt.clock.now(session)
-        review = copy.deepcopy(a.review)
+        review = _json_copy(a.review)
         review["attemptCnt"] = int(review.get("attemptCnt", 0)) + 1
         review["reviewStatus"] = "completed"
         review["reviewResult"] = result
         review["reviewDate"] = sumsub_review_datetime(now)
         review.setdefault("createDate", sumsub_review_datetime(now))
         a.review = review
-        steps = copy.deepcopy(a.steps)
+        steps = _json_copy(a.steps)
         for step in steps.values():
             if step is None:
                 continue
@@ -511,6 +582,12 @@ class SumsubService:
         self, session: Session, client: SumsubClient, applicant_id: Any, for_client_id: Any, ttl: Any
     ) -> dict[str, Any]:
         """Mint a single-use share token of the donor's applicant for `forClientId`."""
+        return self.mint_share_token(session, client, applicant_id, for_client_id, ttl)[0]
+
+    def mint_share_token(
+        self, session: Session, client: SumsubClient, applicant_id: Any, for_client_id: Any, ttl: Any
+    ) -> tuple[dict[str, Any], ShareToken]:
+        """`generate_share_token`, also returning the new (pending) token row."""
         if not isinstance(applicant_id, str) or not applicant_id:
             raise e.bad_request("applicantId is required")
         if not isinstance(for_client_id, str) or not for_client_id:
@@ -527,18 +604,17 @@ class SumsubService:
             raise e.reuse_error(10501, f"Client '{for_client_id}' is not in your partners list")
         now = self.rt.clock.now(session)
         token = self.rt.ids.share_token(self.rt.settings.resolved_base_url)
-        session.add(
-            ShareToken(
-                token=token,
-                donor_client_id=client.client_id,
-                applicant_id=a.id,
-                for_client_id=for_client_id,
-                ttl_seconds=ttl,
-                created_at=now,
-                expires_at=now + ttl,
-            )
+        row = ShareToken(
+            token=token,
+            donor_client_id=client.client_id,
+            applicant_id=a.id,
+            for_client_id=for_client_id,
+            ttl_seconds=ttl,
+            created_at=now,
+            expires_at=now + ttl,
         )
-        return {"token": token, "forClientId": for_client_id}
+        session.add(row)
+        return {"token": token, "forClientId": for_client_id}, row
 
     def redeem(
         self,
@@ -559,7 +635,11 @@ class SumsubService:
         """
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH or "\x00" in token:
             raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
-        row = session.get(ShareToken, token)
+        # Core reads and writes below see the database, not the session: pending rows go first (as autoflush).
+        session.flush()
+        conn = session.connection()
+        rows = conn.execute(_TOKEN_READ, {"p_token": token}).all()
+        row = rows[0] if rows else None
         if row is None:
             raise ShareTokenError("unknown", e.token_invalid("share token is not recognised"))
         if row.for_client_id != recipient.client_id:
@@ -584,7 +664,7 @@ class SumsubService:
                     f"{row.ttl_seconds} but accessed at {java_date(now)} [source: null]"
                 ),
             )
-        donor = session.get(Applicant, row.applicant_id)
+        donor = self._donor(session, row)
         if donor is None:
             raise ShareTokenError("unknown", e.token_invalid("the shared applicant no longer exists"))
         level = self.level(session, level_name)
@@ -601,21 +681,27 @@ class SumsubService:
                     "not_approved",
                     e.reuse_error(10507, "Applicant is not approved and cannot be reused"),
                 )
-        plan = self._plan_copy(session, donor, level)
+        plan = self._plan_copy([_DonorDoc._make(r[_DOCS_AT:]) for r in rows if r[_DOCS_AT] is not None], donor, level)
         if rechecks and plan.incompatible:
             raise ShareTokenError("incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}"))
         # The new applicant's review and id are drawn first (in this order, as always: seeded ids stay the same),
         # so spending the token and naming what it produced is one conditional UPDATE.
         review = self._new_review(level.name, now)
         new_id = self.rt.ids.sumsub_id()
-        spent = session.execute(
-            update(ShareToken)
-            .where(ShareToken.token == token, ShareToken.redeemed_at.is_(None))
-            .values(redeemed_at=now, redeemed_by=recipient.client_id, redeemed_applicant_id=new_id)
+        spent = conn.execute(
+            _SPEND, {"p_token": token, "p_at": now, "p_by": recipient.client_id, "p_applicant": new_id}
         )
         if getattr(spent, "rowcount", 0) != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
-        new, docs = self._copy_applicant(session, donor, recipient, level, plan, user_id, now, scope, new_id, review)
+        # A ShareToken object this session already holds sees the spend (as the ORM UPDATE's synchronisation did).
+        held = session.identity_map.get(session.identity_key(ShareToken, token))
+        if held is not None:
+            set_committed_value(held, "redeemed_at", now)
+            set_committed_value(held, "redeemed_by", recipient.client_id)
+            set_committed_value(held, "redeemed_applicant_id", new_id)
+        new, docs = self._copy_applicant(
+            session, conn, donor, recipient, level, plan, user_id, now, scope, new_id, review
+        )
         return Redemption(
             applicant=new,
             donor=donor,
@@ -645,15 +731,26 @@ class SumsubService:
     # ------------------------------------------------------------------ copying
     @dataclass
     class _Plan:
-        docs: list[IdDoc]
+        docs: list[Any]  # the donor's documents to copy: rows of image_id and _DOC_COPY_COLUMNS
         id_docs_info: list[dict[str, Any]]
         satisfied: set[str]
         incompatible: bool
         documents_requested: bool
 
-    def _plan_copy(self, session: Session, donor: Applicant, level: Level) -> SumsubService._Plan:
-        """Decide what of the donor's data the recipient level can use."""
-        uploads = list(session.scalars(select(IdDoc).where(IdDoc.applicant_id == donor.id).order_by(IdDoc.image_id)))
+    @staticmethod
+    def _donor(session: Session, row: Any) -> Applicant | None:
+        """The token's donor, as `session.get` gives it, from the token read's columns when the session does not
+        already hold it (no second SELECT)."""
+        if row.a_id is None or session.identity_map.get(session.identity_key(Applicant, row.a_id)) is not None:
+            return session.get(Applicant, row.applicant_id)
+        donor = Applicant(**dict(zip(_APPLICANT_COLUMNS, row[_DONOR_AT:_DOCS_AT], strict=True)))
+        make_transient_to_detached(donor)
+        session.add(donor)
+        return donor
+
+    def _plan_copy(self, uploads: list[Any], donor: Applicant, level: Level) -> SumsubService._Plan:
+        """Decide what of the donor's data (`uploads`: its documents, in image id order) the recipient level can
+        use."""
         info_docs = [d for d in donor.info.get("idDocs", []) if isinstance(d, dict)]
         donor_types = {str(d.get("idDocType")) for d in info_docs} | {u.id_doc_type for u in uploads}
         keep_types: set[str] = set()
@@ -687,9 +784,31 @@ class SumsubService:
             documents_requested=satisfied != set(level.step_types()),
         )
 
+    def _fresh_image_ids(self, conn: Connection, n: int) -> list[int]:
+        """`n` distinct image ids no document has, drawn in the order one-at-a-time checks drew them; one SELECT
+        checks them all (a clash with a stored id, one in millions, draws that one again and checks again)."""
+        ids: list[int] = []
+        for _ in range(n):
+            image_id = self.rt.ids.image_id()
+            while image_id in ids:
+                image_id = self.rt.ids.image_id()
+            ids.append(image_id)
+        while ids:
+            taken = set(conn.execute(_TAKEN_IMAGE_IDS, {"p_ids": ids}).scalars())
+            if not taken:
+                break
+            for i, old in enumerate(ids):
+                if old in taken:
+                    image_id = self.rt.ids.image_id()
+                    while image_id in ids or image_id in taken:
+                        image_id = self.rt.ids.image_id()
+                    ids[i] = image_id
+        return ids
+
     def _copy_applicant(
         self,
         session: Session,
+        conn: Connection,
         donor: Applicant,
         recipient: SumsubClient,
         level: Level,
@@ -701,9 +820,9 @@ class SumsubService:
         review: dict[str, Any],
     ) -> tuple[Applicant, list[IdDoc]]:
         """The recipient's copy, complete (steps, inherited review) before its one INSERT, then its documents."""
-        info = {k: copy.deepcopy(v) for k, v in donor.info.items() if k != "idDocs"}
+        info = {k: _json_copy(v) for k, v in donor.info.items() if k != "idDocs"}
         if plan.id_docs_info:
-            info["idDocs"] = copy.deepcopy(plan.id_docs_info)
+            info["idDocs"] = _json_copy(plan.id_docs_info)
         new = Applicant(
             id=new_id,
             client_id=recipient.client_id,
@@ -715,10 +834,10 @@ class SumsubService:
             phone=donor.phone,
             lang=donor.lang,
             info=info,
-            fixed_info=copy.deepcopy(donor.fixed_info),
+            fixed_info=_json_copy(donor.fixed_info),
             review=review,
             steps={},
-            questionnaires=copy.deepcopy(donor.questionnaires) if "QUESTIONNAIRE" in plan.satisfied else [],
+            questionnaires=_json_copy(donor.questionnaires) if "QUESTIONNAIRE" in plan.satisfied else [],
             active=1,
             source_applicant_id=donor.id,
             reuse_scope=scope,
@@ -731,25 +850,18 @@ class SumsubService:
             )
         ):
             raise e.SumsubError(f"Applicant with external user id '{new.external_user_id}' already exists", status=409)
-        docs: list[IdDoc] = []
+        image_ids = self._fresh_image_ids(conn, len(plan.docs))
+        doc_rows: list[dict[str, Any]] = []
         steps: dict[str, Any] = {}
-        for doc in plan.docs:
-            image_id = self.rt.ids.image_id()
-            while image_id in {d.image_id for d in docs} or session.get(IdDoc, image_id) is not None:
-                image_id = self.rt.ids.image_id()
-            docs.append(
-                IdDoc(
-                    image_id=image_id,
-                    applicant_id=new.id,
-                    id_doc_type=doc.id_doc_type,
-                    id_doc_sub_type=doc.id_doc_sub_type,
-                    country=doc.country,
-                    meta=copy.deepcopy(doc.meta),
-                    file_name=doc.file_name,
-                    content_type=doc.content_type,
-                    content=doc.content,
-                    created_at=now,
-                )
+        for doc, image_id in zip(plan.docs, image_ids, strict=True):
+            # The row's values were decoded for this query alone: nothing else holds them, no copy needed.
+            doc_rows.append(
+                {
+                    "image_id": image_id,
+                    "applicant_id": new.id,
+                    **{k: getattr(doc, k) for k in _DOC_COPY_COLUMNS},
+                    "created_at": now,
+                }
             )
             step = STEP_OF_TYPE.get(doc.id_doc_type, "IDENTITY")
             cur = steps.get(step) or {"idDocType": doc.id_doc_type, "imageIds": [], "imageReviewResults": {}}
@@ -763,10 +875,15 @@ class SumsubService:
         # The copy inherits the donor's review (always GREEN after rechecks; Copy Applicant checks nothing).
         donor_result = donor.review.get("reviewResult")
         if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
-            self.complete_review(session, new, copy.deepcopy(donor_result), notify=False)
+            self.complete_review(session, new, _json_copy(donor_result), notify=False)
+        # Core INSERTs, the applicant before its documents (foreign key); the applicant object then joins the
+        # session as the persistent row it now is (no second INSERT), its documents are returned detached.
+        conn.execute(_INSERT_APPLICANT, {k: getattr(new, k) for k in _APPLICANT_COLUMNS})
+        if doc_rows:
+            conn.execute(_INSERT_DOCS, doc_rows)
+        make_transient_to_detached(new)
         session.add(new)
-        session.flush()  # the applicant row before its documents (foreign key)
-        session.add_all(docs)
+        docs = [IdDoc(**r) for r in doc_rows]
         # Only the first webhook after an import carries reuseScope.
         first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
         self._notify(session, new, first, reuse_scope=scope)

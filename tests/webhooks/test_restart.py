@@ -203,3 +203,14 @@ def test_background_dispatch_delivers_without_any_clock_move(served: Kit) -> Non
         assert abs(served.control.clock()["offset_seconds"] - offset) < 1
         delivered = wait_until(lambda: [i for i in outbox(served) if i["status"] == "delivered"], timeout=5)
         assert delivered[0]["attempts"] == 1
+
+
+def test_the_webhook_signing_key_survives_a_reset_in_every_worker(served_sandbox: Any) -> None:
+    """Receivers are configured with the published key; a reset (served by any worker) must not change it."""
+    import requests as rq
+
+    base = served_sandbox.base_url
+    before = {rq.get(f"{base}/_sandbox/webhooks/public-key", timeout=10).json()["public_key_hex"] for _ in range(6)}
+    assert rq.post(f"{base}/_sandbox/reset", timeout=10).status_code == 200
+    after = {rq.get(f"{base}/_sandbox/webhooks/public-key", timeout=10).json()["public_key_hex"] for _ in range(6)}
+    assert len(before) == 1 and after == before
