@@ -140,7 +140,15 @@ class Webhooks:
             "data": data,
             "metadata": {"source": "sandbox"},
         }
-        last = session.scalar(select(func.max(DakotaEvent.seq)).where(DakotaEvent.organization_id == organization_id))
+        # The next sequence number, read once per transaction (a bulk import emits one event per row). A row
+        # rolled back to its savepoint may leave a gap; seq only orders events, so gaps are harmless.
+        seqs: dict[str, int] = session.info.setdefault("dakota_event_seq", {})
+        if organization_id not in seqs:
+            seqs[organization_id] = int(
+                session.scalar(select(func.max(DakotaEvent.seq)).where(DakotaEvent.organization_id == organization_id))
+                or 0
+            )
+        seqs[organization_id] += 1
         event = DakotaEvent(
             id=event_id,
             organization_id=organization_id,
@@ -149,7 +157,7 @@ class Webhooks:
             envelope=envelope,
             simulation_id=simulation_id,
             replay_count=0,
-            seq=(last or 0) + 1,
+            seq=seqs[organization_id],
         )
         # Core INSERTs (the event and its outbox items are never read back in this transaction): the ORM's unit
         # of work cost more than the rows themselves. The returned event is not attached to the session.
