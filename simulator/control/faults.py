@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,27 +145,18 @@ def validate_rule(raw: Any, index: int) -> dict[str, Any]:
     return rule
 
 
-CACHE_SECONDS = 0.2
-
-
 class Faults:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        # Rules and limits are read on every API request; each process keeps them for CACHE_SECONDS, so a change
-        # reaches every worker within that time (at once in the worker that made it).
-        self._cache: tuple[float, dict[str, Any], dict[str, Any]] | None = None
 
     def _cached(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        now = time.monotonic()
-        cache = self._cache
-        if cache is None or cache[0] < now:
-            with self.rt.store.read() as session:
-                cache = (now + CACHE_SECONDS, self.config(session), self.limits(session))
-            self._cache = cache
-        return cache[1], cache[2]
+        # Read on every API request (one small read): a rule set by a scenario step must apply to the very next
+        # request, whichever worker serves it, or seeded fault runs would not reproduce.
+        with self.rt.store.read() as session:
+            return self.config(session), self.limits(session)
 
     def forget(self) -> None:
-        self._cache = None
+        """Nothing is cached between requests (kept for the reset path)."""
 
     # ------------------------------------------------------------------ configuration
     def config(self, session: Session) -> dict[str, Any]:
