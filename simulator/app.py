@@ -79,7 +79,6 @@ class Sandbox:
         """
         self.rt.ids.reseed(self.rt.settings.seed)
         self.journal.clear()
-        self.faults.forget()
         with self.rt.store.write() as session:
             key = self.rt.store.get_state(session, KEY_STATE)
             seed.wipe(session)

@@ -149,14 +149,11 @@ class Faults:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def _cached(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _settings(self) -> tuple[dict[str, Any], dict[str, Any]]:
         # Read on every API request (one small read): a rule set by a scenario step must apply to the very next
         # request, whichever worker serves it, or seeded fault runs would not reproduce.
         with self.rt.store.read() as session:
             return self.config(session), self.limits(session)
-
-    def forget(self) -> None:
-        """Nothing is cached between requests (kept for the reset path)."""
 
     # ------------------------------------------------------------------ configuration
     def config(self, session: Session) -> dict[str, Any]:
@@ -174,7 +171,6 @@ class Faults:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ControlError("seed must be an integer", field="seed")
         self.rt.store.put_state(session, FAULTS_STATE, {"seed": seed, "rules": rules})
-        self.forget()
         session.execute(delete(FaultCounter).where(FaultCounter.key.like("fault:%")))
         return self.config(session)
 
@@ -198,7 +194,6 @@ class Faults:
                     raise ControlError(f"unknown rate-limit field {api}.{k}", field=f"{api}.{k}")
                 current[api][k] = v
         self.rt.store.put_state(session, LIMITS_STATE, current)
-        self.forget()
         session.execute(delete(FaultCounter).where(FaultCounter.key.like("rate:%")))
         return current
 
@@ -216,7 +211,7 @@ class Faults:
         self, api: str, method: str, path: str, caller: str | None
     ) -> tuple[Injection | None, Limited | None, dict[str, str]]:
         """Faults and rate limits for one API request: (injection, over-limit, rate-limit headers)."""
-        conf, limits = self._cached()
+        conf, limits = self._settings()
         injection = self._decide(conf, api, method, path)
         limit_conf = limits.get(api)
         if not limit_conf or not limit_conf["enabled"] or not caller:
@@ -226,10 +221,10 @@ class Faults:
 
     def decide(self, api: str, method: str, path: str) -> Injection | None:
         """The injection for this request (or internal step), if a rule matches and its draw says so."""
-        return self._decide(self._cached()[0], api, method, path)
+        return self._decide(self._settings()[0], api, method, path)
 
     def has_rules_for(self, api: str, path: str) -> bool:
-        return any(_matches(r, api, "", path) for r in self._cached()[0]["rules"])
+        return any(_matches(r, api, "", path) for r in self._settings()[0]["rules"])
 
     def _decide(self, conf: dict[str, Any], api: str, method: str, path: str) -> Injection | None:
         rules = [r for r in conf["rules"] if _matches(r, api, method, path)]
