@@ -187,34 +187,7 @@ class Webhooks:
         return targets
 
     def _outbox_row(self, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool) -> dict[str, Any]:
-        return {
-            "id": self.rt.ids.hex(32),
-            "kind": "dakota",
-            "owner": event.organization_id,
-            "event_id": event.id,
-            "event_type": event.type,
-            "target_id": target.id,
-            "url": target.url,
-            "body": json.dumps(event.envelope, separators=(",", ":"), ensure_ascii=False),
-            "status": "pending",
-            "attempts": 0,
-            "max_attempts": len(RETRY_DELAYS["dakota"]) + 1,
-            "next_attempt_at": now,
-            "lease_until": 0.0,
-            "last_status_code": None,
-            "last_error": None,
-            "log": [],
-            "is_replay": replay,
-            "simulation_id": event.simulation_id,
-            "created_at": now,
-            "delivered_at": None,
-        }
-
-    def _queue_dakota(
-        self, session: Session, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool
-    ) -> OutboxItem:
-        item = OutboxItem(
-            id=self.rt.ids.hex(32),
+        return self._outbox_fields(
             kind="dakota",
             owner=event.organization_id,
             event_id=event.id,
@@ -222,16 +195,53 @@ class Webhooks:
             target_id=target.id,
             url=target.url,
             body=json.dumps(event.envelope, separators=(",", ":"), ensure_ascii=False),
-            status="pending",
-            attempts=0,
-            max_attempts=len(RETRY_DELAYS["dakota"]) + 1,
-            next_attempt_at=now,
-            lease_until=0.0,
-            log=[],
-            is_replay=replay,
+            now=now,
+            replay=replay,
             simulation_id=event.simulation_id,
-            created_at=now,
         )
+
+    def _outbox_fields(
+        self,
+        *,
+        kind: str,
+        owner: str,
+        event_id: str,
+        event_type: str,
+        target_id: str | None,
+        url: str,
+        body: str,
+        now: float,
+        replay: bool = False,
+        simulation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Every column of a new outbox row: due now, nothing tried yet."""
+        return {
+            "id": self.rt.ids.hex(32),
+            "kind": kind,
+            "owner": owner,
+            "event_id": event_id,
+            "event_type": event_type,
+            "target_id": target_id,
+            "url": url,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "max_attempts": len(RETRY_DELAYS[kind]) + 1,
+            "next_attempt_at": now,
+            "lease_until": 0.0,
+            "last_status_code": None,
+            "last_error": None,
+            "log": [],
+            "is_replay": replay,
+            "simulation_id": simulation_id,
+            "created_at": now,
+            "delivered_at": None,
+        }
+
+    def _queue_dakota(
+        self, session: Session, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool
+    ) -> OutboxItem:
+        item = OutboxItem(**self._outbox_row(event, target, now, replay=replay))
         session.add(item)
         return item
 
@@ -263,22 +273,16 @@ class Webhooks:
         if reuse_scope:
             payload["reuseScope"] = reuse_scope
         item = OutboxItem(
-            id=self.rt.ids.hex(32),
-            kind="sumsub",
-            owner=client.client_id,
-            event_id=correlation,
-            event_type=event_type,
-            target_id=None,
-            url=client.webhook_url,
-            body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
-            status="pending",
-            attempts=0,
-            max_attempts=len(RETRY_DELAYS["sumsub"]) + 1,
-            next_attempt_at=now,
-            lease_until=0.0,
-            log=[],
-            is_replay=False,
-            created_at=now,
+            **self._outbox_fields(
+                kind="sumsub",
+                owner=client.client_id,
+                event_id=correlation,
+                event_type=event_type,
+                target_id=None,
+                url=client.webhook_url,
+                body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+                now=now,
+            )
         )
         session.add(item)
         return item
