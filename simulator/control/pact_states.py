@@ -240,7 +240,8 @@ def _token_expired(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _token_redeemed(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
+def _token_imported(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
+    """A token imported at Dakota: it is spent, and its customer's application is pending."""
     out = _token(sb, params)
     return {**out, **_import(sb, out["token"])}
 
@@ -250,11 +251,6 @@ def _token_of_profile(profile: str) -> Callable[[Sandbox, dict[str, Any]], dict[
         return _token(sb, {**params, "profile": params.get("profile", profile)})
 
     return setup
-
-
-def _application_pending(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
-    out = _token(sb, params)
-    return {**out, **_import(sb, out["token"])}
 
 
 def _caller_key(role: str) -> Callable[[Sandbox, dict[str, Any]], dict[str, Any]]:
@@ -325,7 +321,7 @@ CATALOGUE: dict[str, ProviderState] = {
             TOKEN_REDEEMED,
             ("sumsub", "dakota"),
             "A share token already redeemed by Dakota's bulk import (tokens are single use).",
-            _token_redeemed,
+            _token_imported,
             params=_TOKEN_PARAMS,
             returns=_APPLICATION_RETURNS,
         ),
@@ -357,7 +353,7 @@ CATALOGUE: dict[str, ProviderState] = {
             APPLICATION_PENDING,
             ("dakota",),
             "A share token imported by Dakota: a customer with a pending individual application (Step 3 to do).",
-            _application_pending,
+            _token_imported,
             params=_TOKEN_PARAMS,
             returns=_APPLICATION_RETURNS,
             example={"profile": "gb-passport"},
