@@ -26,6 +26,7 @@ requests with status and error text.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,7 +63,14 @@ class SandboxProcess:
 
     started = 0  # how many this process started (a test checks the plugin starts none unasked)
 
-    def __init__(self, startup_timeout: float = 30.0, *, workers: int = 1, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        startup_timeout: float = 30.0,
+        *,
+        workers: int = 1,
+        database_url: str | None = None,
+        own_session: bool = False,
+    ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="kyc-sandbox-pytest-")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -85,7 +93,10 @@ class SandboxProcess:
             "--quiet",
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp.name, env=env)
+        # `own_session`: the server and its workers form one process group, so `kill()` takes them all at once.
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp.name, env=env, start_new_session=own_session
+        )
         SandboxProcess.started += 1
         deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline:
@@ -105,6 +116,22 @@ class SandboxProcess:
     def output(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def stopped(self) -> bool:
+        return self._log.closed
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (with `own_session`) or the server alone: no shutdown code runs."""
+        if self.proc.poll() is None:
+            if self.proc.pid == os.getpgid(self.proc.pid):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
+            self.proc.wait(10)
+        if not self._log.closed:
+            self._log.close()
+        self.tmp.cleanup()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

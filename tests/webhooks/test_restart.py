@@ -2,79 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import requests
 
 from simulator.harness.openapi import OpenApiContract
+from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.receiver import WebhookReceiver
-from tests.conftest import ADMIN_KEY, Kit, check_own_contracts, free_port, make_kit
+from tests.conftest import ADMIN_KEY, Kit, check_own_contracts, make_kit
 
 pytestmark = pytest.mark.served
 
 
-class Server:
+class Server(SandboxProcess):
     """`kyc-sandbox serve` on a given SQLite file, in its own process group so a crash takes all its workers."""
 
-    def __init__(self, database: Path, log_path: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--database-url",
-            f"sqlite:///{database}",
-            "--workers",
-            "1",
-            "--quiet",
-        ]
-        self.log: IO[bytes] = open(log_path, "w+b")  # noqa: SIM115 - closed in kill()
-        self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=database.parent, start_new_session=True
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                output = self.output()
-                self.log.close()
-                raise RuntimeError(f"sandbox exited early:\n{output}")
-            try:
-                if requests.get(f"{self.base_url}/_sandbox/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)
-        output = self.output()
-        self.kill()
-        raise RuntimeError(f"sandbox did not start:\n{output}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the server's whole process group (the gunicorn master and its workers) and reap the master.
-
-        A SIGKILLed process runs no more code; orphaned workers linger only as zombies until init reaps them.
-        """
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self.log.close()
+    def __init__(self, database: Path) -> None:
+        super().__init__(database_url=f"sqlite:///{database}", own_session=True)
 
 
 @pytest.fixture
@@ -89,12 +39,12 @@ def servers() -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
     for server in started:
-        if not server.log.closed:
+        if not server.stopped:
             server.kill()  # a throwaway server on a throwaway database: no graceful shutdown needed
 
 
 def start(servers: list[Server], database: Path) -> Server:
-    server = Server(database, database.parent / f"server-{len(servers)}.log")
+    server = Server(database)
     servers.append(server)
     return server
 
