@@ -158,37 +158,48 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     if settings.background_dispatch:
         sb.dispatcher.ensure_started()  # retries fall due even when no request arrives (e.g. after a restart)
 
+    # The two hooks run on every request: they read the WSGI environ and `g` once each (Flask's proxies cost a
+    # lookup per attribute) and do no store work unless a fault rule or rate limit is configured.
+    max_bytes = settings.max_request_bytes
+    background = bool(settings.background_dispatch)
+    journal_on = settings.journal_size > 0
+
     @app.before_request
     def _start() -> Response | None:
-        g.started = time.perf_counter()
-        if request.content_length is not None and request.content_length > settings.max_request_bytes:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        env = req.environ
+        ctx = g._get_current_object()
+        ctx.started = time.perf_counter()
+        length = req.content_length
+        if length is not None and length > max_bytes:
             raise RequestEntityTooLarge()  # even on routes that never read their body
-        g.request_id = rt.ids.request_id()
-        g.request_token = current_request.set(
-            RequestInfo(request_id=g.request_id, idempotency_key=request.headers.get("x-idempotency-key"))
-        )
-        if settings.background_dispatch:
+        ctx.request_id = rid = rt.ids.request_id()
+        current_request.set(RequestInfo(request_id=rid, idempotency_key=env.get("HTTP_X_IDEMPOTENCY_KEY")))
+        if background:
             sb.dispatcher.ensure_started()
+        query = env.get("QUERY_STRING", "")
         if (
-            "\x00" in request.environ.get("PATH_INFO", "")
-            or any("\x00" in v for v in request.args.values())
-            or any("\x00" in v for v in request.headers.values())
+            "\x00" in env.get("PATH_INFO", "")
+            or "\x00" in query
+            or "%00" in query
+            or any("\x00" in v for k, v in env.items() if k.startswith("HTTP_") and isinstance(v, str))
         ):
             raise _as_api_error(400, "NUL characters are not allowed in the URL or headers")
-        api = api_of(request.path)
+        path = req.path
+        api = api_of(path)
         if api in ("sumsub", "dakota", "dashboard"):
-            caller = request.headers.get("X-App-Token") or request.headers.get("x-api-key")
-            caller = caller or request.headers.get("X-Application-Token")
-            injection, over, headers = sb.faults.check(api, request.method, request.path, caller)
-            g.rate_headers = headers
+            caller = env.get("HTTP_X_APP_TOKEN") or env.get("HTTP_X_API_KEY") or env.get("HTTP_X_APPLICATION_TOKEN")
+            injection, over, headers = sb.faults.check(api, req.method, path, caller)
+            if headers:
+                ctx.rate_headers = headers
             if injection is not None:
-                g.journal_note = injection.describe()
+                ctx.journal_note = injection.describe()
                 if injection.latency_ms:
                     time.sleep(injection.latency_ms / 1000)
                 if injection.reset:
                     return _reset_connection()
                 if injection.status:
-                    g.fault_rule = injection.rule_id
+                    ctx.fault_rule = injection.rule_id
                     raise _as_api_error(injection.status, f"Injected fault ({injection.rule_id})")
             if over is not None:
                 return _too_many_requests(api, headers)
@@ -196,25 +207,32 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        response.headers["x-request-id"] = g.get("request_id", "")
-        for name, value in g.get("rate_headers", {}).items():
-            response.headers.setdefault(name, value)
-        if g.get("fault_rule"):
-            response.headers["X-Sandbox-Fault"] = g.fault_rule  # marks a response the sandbox made up
-        if request.method != "GET" and settings.background_dispatch:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx = g._get_current_object()
+        attrs = ctx.__dict__
+        response.headers["x-request-id"] = request_id = attrs.get("request_id", "")
+        rate_headers = attrs.get("rate_headers")
+        if rate_headers:
+            for name, value in rate_headers.items():
+                response.headers.setdefault(name, value)
+        if attrs.get("fault_rule"):
+            response.headers["X-Sandbox-Fault"] = ctx.fault_rule  # marks a response the sandbox made up
+        method = req.method
+        if method != "GET" and background:
             sb.dispatcher.kick()  # whatever the request queued goes out now, not at the next poll
-        path = request.path
-        if settings.journal_size > 0 and not path.startswith("/_sandbox/journal"):
+        path = req.path
+        if journal_on and not path.startswith("/_sandbox/journal"):
+            full_path = req.full_path.rstrip("?") if req.environ.get("QUERY_STRING") else path
             try:
                 full = sb.journal.add(
                     at=rt.clock.approximate_now(),
                     api=api_of(path),
-                    method=request.method,
-                    path=request.full_path.rstrip("?")[:2000],
+                    method=method,
+                    path=full_path[:2000],
                     status=response.status_code,
-                    duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                    request_id=g.get("request_id", ""),
-                    note=g.get("journal_note"),
+                    duration_ms=(time.perf_counter() - attrs.get("started", time.perf_counter())) * 1000,
+                    request_id=request_id,
+                    note=attrs.get("journal_note"),
                 )
                 if full:
                     sb.flush_journal()

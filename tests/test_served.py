@@ -164,3 +164,47 @@ def test_cli_sumsub_command_signs_requests_against_a_served_sandbox(served_sandb
     assert bad.returncode == 1
     assert "Applicant not found" in bad.stdout
     assert CLIENTS[DONOR_ID]["secret_key"] not in bad.stdout
+
+
+def _one_session_per_worker(base_url: str, workers: int = 2, attempts: int = 200) -> dict[int, requests.Session]:
+    """Keep-alive sessions, one pinned to each worker process (a connection stays with the worker that took it)."""
+    sessions: dict[int, requests.Session] = {}
+    for _ in range(attempts):
+        http = requests.Session()
+        pid = http.get(f"{base_url}/_sandbox/health", timeout=10).json()["pid"]
+        if pid in sessions:
+            http.close()
+        else:
+            sessions[pid] = http
+        if len(sessions) == workers:
+            return sessions
+    pytest.fail(f"{attempts} connections reached only workers {sorted(sessions)}")
+
+
+def test_fault_rules_and_clock_changes_apply_in_every_worker_at_once(served: Kit) -> None:
+    """Workers cache hot state (rules, clock) until the store's change signal moves: no request may see it stale."""
+    base = served.base_url
+    sessions = _one_session_per_worker(base)
+    customer = f"{base}/customers/2hSbxNoSuchCustomer00000001"
+    headers = {"x-api-key": ADMIN_KEY}
+    for http in sessions.values():  # every worker has read (and cached) the rules and the clock
+        assert http.get(customer, headers=headers, timeout=10).status_code == 404
+    for round_ in range(3):
+        for setter_pid, setter in sessions.items():
+            rule = {"id": f"r{round_}-{setter_pid}", "api": "dakota", "method": "GET", "status": 503}
+            assert setter.post(f"{base}/_sandbox/faults", json={"rules": [rule]}, timeout=10).status_code == 200
+            for http in sessions.values():
+                resp = http.get(customer, headers=headers, timeout=10)
+                assert resp.status_code == 503 and resp.headers["X-Sandbox-Fault"] == rule["id"], resp.text
+            assert setter.post(f"{base}/_sandbox/faults", json={"rules": []}, timeout=10).status_code == 200
+            for http in sessions.values():
+                assert http.get(customer, headers=headers, timeout=10).status_code == 404
+
+            before = {
+                pid: http.get(f"{base}/_sandbox/health", timeout=10).json()["clock"]["epoch"]
+                for pid, http in sessions.items()
+            }
+            assert setter.post(f"{base}/_sandbox/clock/advance", json={"seconds": 3600}, timeout=10).status_code == 200
+            for pid, http in sessions.items():
+                after = http.get(f"{base}/_sandbox/health", timeout=10).json()["clock"]["epoch"]
+                assert after - before[pid] >= 3600, f"worker {pid} still on the old clock"

@@ -150,15 +150,15 @@ class Faults:
         self.rt = rt
 
     def _settings(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        # Read on every API request (one small read): a rule set by a scenario step must apply to the very next
-        # request, whichever worker serves it, or seeded fault runs would not reproduce.
-        with self.rt.store.read() as session:
-            return self.config(session), self.limits(session)
+        # Checked on every API request. Cached per process until the store's change signal moves (see
+        # `Store.cached_state`): a rule set by a scenario step applies to the very next request, whichever worker
+        # serves it, or seeded fault runs would not reproduce.
+        st = self.rt.store.cached_state(None, FAULTS_STATE, LIMITS_STATE)
+        return _config(st[FAULTS_STATE]), _limits(st[LIMITS_STATE])
 
     # ------------------------------------------------------------------ configuration
     def config(self, session: Session) -> dict[str, Any]:
-        state = self.rt.store.get_state(session, FAULTS_STATE) or {}
-        return {"seed": state.get("seed", 0), "rules": state.get("rules", [])}
+        return _config(self.rt.store.get_state(session, FAULTS_STATE))
 
     def configure(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
         rules_raw = body.get("rules", [])
@@ -175,8 +175,7 @@ class Faults:
         return self.config(session)
 
     def limits(self, session: Session) -> dict[str, Any]:
-        state = self.rt.store.get_state(session, LIMITS_STATE) or {}
-        return {api: {**DEFAULT_LIMITS[api], **state.get(api, {})} for api in DEFAULT_LIMITS}
+        return _limits(self.rt.store.get_state(session, LIMITS_STATE))
 
     def configure_limits(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
         current = self.limits(session)
@@ -268,6 +267,16 @@ class Faults:
             **headers,
             "Retry-After": str(retry),
         }
+
+
+def _config(state: dict[str, Any] | None) -> dict[str, Any]:
+    state = state or {}
+    return {"seed": state.get("seed", 0), "rules": state.get("rules", [])}
+
+
+def _limits(state: dict[str, Any] | None) -> dict[str, Any]:
+    state = state or {}
+    return {api: {**DEFAULT_LIMITS[api], **state.get(api, {})} for api in DEFAULT_LIMITS}
 
 
 def _matches(rule: dict[str, Any], api: str, method: str, path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -35,6 +36,7 @@ def health() -> Response:
             "store": "sqlite" if sb.rt.store.is_sqlite else "postgresql",
             "clock": sb.rt.clock.describe(),
             "dakota_client_id": sb.rt.settings.dakota_client_id,
+            "pid": os.getpid(),
         }
     )
 

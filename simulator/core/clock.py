@@ -52,7 +52,10 @@ class Clock:
             return cached
         # Only changes lock the clock row: every write transaction reads "now", and locking it there would
         # serialize all writers of a PostgreSQL sandbox on one row.
-        raw = self._store.get_state(session, _KEY, for_update=for_update)
+        if for_update:
+            raw = self._store.get_state(session, _KEY, for_update=True)
+        else:  # the process cache while nothing changed state (a SELECT per transaction otherwise)
+            raw = self._store.cached_state(session, _KEY)[_KEY]
         st = ClockState(offset=float(raw.get("offset", 0.0)), frozen_at=raw.get("frozen_at")) if raw else ClockState()
         session.info[_SESSION_CACHE] = st
         return st

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from simulator.core.store import Base
+from simulator.core.store import Base, mark_state_changed
 from simulator.dakota.models import ApiKey
 from simulator.sumsub.levels import DEFAULT_LEVELS
 from simulator.sumsub.models import Level, Partnership, SumsubClient
@@ -107,6 +107,7 @@ def wipe(session: Session) -> None:
     """Delete every row of every table (children first), leaving the schema."""
     for table in reversed(Base.metadata.sorted_tables):
         session.execute(delete(table))
+    mark_state_changed(session)
 
 
 def ensure_seeded(session: Session) -> bool:

@@ -8,17 +8,21 @@ conditional UPDATEs whose row locks make the second writer see the first one's c
 
 from __future__ import annotations
 
+import mmap
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Float, String, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 _M = TypeVar("_M")
 
@@ -69,6 +73,73 @@ def lock_rows(session: Session) -> bool:
     return bool(session.info.get("lock_rows"))
 
 
+STATE_CHANGED = "sandbox_state_changed"  # session.info flag: this transaction wrote sandbox_state
+
+
+def mark_state_changed(session: Session) -> None:
+    """Tell the store that this transaction changed `sandbox_state`, so it signals every process after commit."""
+    session.info[STATE_CHANGED] = True
+
+
+class ChangeSignal:
+    """A token that moves whenever `sandbox_state` changes, cheap enough to check on every request.
+
+    Hot state (fault rules, rate limits, the clock offset) is cached per process and re-read only when the token
+    moved, so a rule set through any worker applies to the very next request in every worker. The token is moved
+    after commit, so a reader that sees the new token also sees the new rows. A SQLite file keeps the token in a
+    memory-mapped sidecar file (`<db>.signal`) that every process on the host maps; in-memory SQLite keeps it in
+    this process. PostgreSQL has no token (hosts share no memory): its readers read the rows every time.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._local = 0
+        self._map: mmap.mmap | None = None
+        if path is not None:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if os.fstat(fd).st_size < 8:
+                    os.ftruncate(fd, 8)
+                self._map = mmap.mmap(fd, 8)
+            finally:
+                os.close(fd)
+
+    def token(self) -> bytes:
+        if self._map is not None:
+            return self._map[0:8]
+        return self._local.to_bytes(8, "little")
+
+    def bump(self) -> None:
+        if self._map is not None:
+            self._map[0:8] = os.urandom(8)
+        else:
+            self._local += 1
+
+
+class FastQuery:
+    """A Core SELECT compiled once per dialect and run on a raw DBAPI cursor: for the hottest reads.
+
+    It skips the ORM and SQLAlchemy's per-execution work (cache keys, execution contexts, result processing), so
+    it is only for SELECTs of plain string and number columns (values come back as the driver returns them). Bind
+    parameters are named with `bindparam`.
+    """
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def prepare(self, dialect: Any, params: dict[str, Any]) -> tuple[str, Any]:
+        plan = self._compiled.get(dialect.name)
+        if plan is None:
+            compiled = cast(SQLCompiler, self.stmt.compile(dialect=dialect))
+            order = tuple(compiled.positiontup) if compiled.positiontup else None
+            defaults = {name: b.effective_value for name, b in compiled.binds.items() if not b.required}
+            plan = (str(compiled), order, defaults)
+            self._compiled[dialect.name] = plan
+        sql, order, defaults = plan
+        merged = {**defaults, **params}
+        return sql, (tuple(merged[name] for name in order) if order is not None else merged)
+
+
 def _sqlite_file(url: str) -> str | None:
     if not url.startswith("sqlite"):
         return None
@@ -86,6 +157,10 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         self._memory_lock: threading.RLock | None = None
         self._file_write_lock: threading.RLock | None = None
+        self.signal: ChangeSignal | None = None
+        self._sqlite_path: str | None = None
+        self._readers = threading.local()  # per-thread read-only connections to a SQLite file (`fetch_one`)
+        self._state_cache: dict[str, tuple[bytes, dict[str, Any] | None]] = {}
         if self.is_sqlite:
             path = _sqlite_file(url)
             memory = path is None or path == ":memory:"
@@ -101,6 +176,8 @@ class Store:
             _install_sqlite_hooks(engine, wal=not memory)
             if not memory:
                 self._file_write_lock = threading.RLock()
+                self._sqlite_path = path
+            self.signal = ChangeSignal(None if memory or path is None else path + ".signal")
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine: Engine = engine
@@ -151,6 +228,38 @@ class Store:
         with self._serialized(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    def fetch_one(self, query: FastQuery, **params: Any) -> tuple[Any, ...] | None:
+        """The first row of a `FastQuery` (one statement: atomic on its own, no transaction around it)."""
+        sql, args = query.prepare(self.engine.dialect, params)
+        if self._sqlite_path is not None:
+            row = self._sqlite_reader().execute(sql, args).fetchone()
+            return tuple(row) if row is not None else None
+        with self._serialized():
+            conn = self.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, args)
+                    row = cur.fetchone()
+                finally:
+                    cur.close()
+            finally:
+                conn.close()  # back to the pool, which rolls back whatever the driver opened
+        return tuple(row) if row is not None else None
+
+    def _sqlite_reader(self) -> sqlite3.Connection:
+        # One autocommit, query-only connection per thread (and process: never one inherited across a fork); a
+        # single SELECT outside a transaction reads the latest commit (WAL) without the pool's checkout and reset.
+        local = self._readers
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            assert self._sqlite_path is not None
+            conn = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=ON")
+            local.conn, local.pid = conn, os.getpid()
+        return conn
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back everything on any exception."""
@@ -164,6 +273,8 @@ class Store:
             # are locked, so concurrent read-modify-write cycles (JSON columns, the clock) lose nothing.
             session.info["lock_rows"] = not self.is_sqlite
             yield session
+        if session.info.get(STATE_CHANGED) and self.signal is not None:
+            self.signal.bump()  # after commit: whoever sees the new token reads the new rows
 
     @contextmanager
     def _process_writer(self) -> Iterator[None]:
@@ -188,7 +299,30 @@ class Store:
         row = locked_get(session, SandboxState, key) if for_update else session.get(SandboxState, key)
         return dict(row.value) if row is not None else None
 
+    def cached_state(self, session: Session | None, *keys: str) -> dict[str, dict[str, Any] | None]:
+        """State rows from this process's cache while the change signal has not moved, else from the store.
+
+        For state read on hot paths and changed rarely. Callers must not mutate what they get. Without a signal
+        (PostgreSQL) or inside a transaction that changed state, the rows are read (`session`, or a new read).
+        """
+        signal = self.signal
+        token = signal.token() if signal is not None else None  # before reading: a later bump means re-read
+        if token is not None and (session is None or not session.info.get(STATE_CHANGED)):
+            hits = {k: self._state_cache.get(k) for k in keys}
+            if all(h is not None and h[0] == token for h in hits.values()):
+                return {k: h[1] for k, h in hits.items() if h is not None}
+        if session is None:
+            with self.read() as s:
+                return self.cached_state(s, *keys)
+        rows = {r.key: r.value for r in session.scalars(select(SandboxState).where(SandboxState.key.in_(keys)))}
+        out = {k: (dict(rows[k]) if k in rows else None) for k in keys}
+        if token is not None and not session.info.get(STATE_CHANGED):
+            for k, v in out.items():
+                self._state_cache[k] = (token, v)
+        return out
+
     def put_state(self, session: Session, key: str, value: dict[str, Any]) -> None:
+        mark_state_changed(session)
         row = session.get(SandboxState, key)
         if row is None:
             session.add(SandboxState(key=key, value=value))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
 from simulator.core.runtime import Runtime
-from simulator.core.store import locked_get
+from simulator.core.store import FastQuery, locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
-_LOADED_APPS = "dakota_loaded_applications"  # customer id -> its application, read with the customer
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
 IDENTITY_DOCS = (
     "passport",
@@ -38,7 +37,83 @@ INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
 LIST_STATUSES = ("pending", "submitted", "completed")
 
 
-def kyc_status(app: Application | None) -> str:
+class CustomerFields(Protocol):
+    """What a customer's response shape reads: a `Customer` row or a `CustomerRow`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def customer_type(self) -> str: ...
+    @property
+    def kyb_status(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def application_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def updated_at(self) -> float: ...
+
+
+class ApplicationFields(Protocol):
+    """What a customer's response shape reads of its application: an `Application` or an `ApplicationRow`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def decision(self) -> str | None: ...
+    @property
+    def token(self) -> str: ...
+
+
+class CustomerRow(NamedTuple):
+    id: str
+    organization_id: str
+    name: str
+    customer_type: str
+    kyb_status: str
+    email: str | None
+    application_id: str | None
+    created_at: float
+    updated_at: float
+
+
+class ApplicationRow(NamedTuple):
+    id: str
+    status: str
+    decision: str | None
+    token: str
+
+
+# GET /customers/{id} is the hottest read: one statement, no ORM (see FastQuery). Columns in the two rows' order.
+_CUSTOMER_VIEW = FastQuery(
+    select(
+        Customer.id,
+        Customer.organization_id,
+        Customer.name,
+        Customer.customer_type,
+        Customer.kyb_status,
+        Customer.email,
+        Customer.application_id,
+        Customer.created_at,
+        Customer.updated_at,
+        Application.id,
+        Application.status,
+        Application.decision,
+        Application.token,
+    )
+    .outerjoin(Application, Application.id == Customer.application_id)
+    .where(Customer.id == bindparam("customer_id"))
+)
+_CUSTOMER_COLUMNS = len(CustomerRow._fields)
+
+
+def kyc_status(app: ApplicationFields | None) -> str:
     """Dakota's derivation: decision first, then an open application means pending, else not_started."""
     if app is None:
         return "not_started"
@@ -56,21 +131,14 @@ class Applications:
         self.rt = rt
 
     # ------------------------------------------------------------------ lookups
-    def customer(self, session: Session, key: ApiKey, customer_id: str) -> Customer:
-        """The organisation's customer, read with its application in one query (`customer_dict` needs both)."""
-        if len(customer_id) > 64:
+    def customer_view(self, key: ApiKey, customer_id: str) -> dict[str, Any]:
+        """GET /customers/{id}: the organisation's customer in Dakota's shape, read in one statement."""
+        row = self.rt.store.fetch_one(_CUSTOMER_VIEW, customer_id=customer_id) if len(customer_id) <= 64 else None
+        if row is None or row[1] != key.organization_id:
             raise p.not_found("Customer")
-        row = session.execute(
-            select(Customer, Application)
-            .outerjoin(Application, Application.id == Customer.application_id)
-            .where(Customer.id == customer_id)
-        ).first()
-        if row is None or row[0].organization_id != key.organization_id:
-            raise p.not_found("Customer")
-        c, app = row
-        # Held here: the identity map keeps rows only weakly, and customer_dict would SELECT the application again.
-        session.info.setdefault(_LOADED_APPS, {})[c.id] = app
-        return c
+        c = CustomerRow(*row[:_CUSTOMER_COLUMNS])
+        app = ApplicationRow(*row[_CUSTOMER_COLUMNS:]) if row[_CUSTOMER_COLUMNS] is not None else None
+        return self.customer_shape(c, app)
 
     def application_by_token(self, session: Session, application_id: str, token: str | None) -> Application:
         """X-Application-Token auth: the token is scoped to exactly one application."""
@@ -88,15 +156,15 @@ class Applications:
         return app
 
     # ------------------------------------------------------------------ shapes
-    def application_url(self, app: Application) -> str:
+    def application_url(self, app: ApplicationFields) -> str:
         return f"{self.rt.settings.resolved_base_url}/applications/{app.id}?token={app.token}"
 
     def customer_dict(self, session: Session, c: Customer) -> dict[str, Any]:
-        loaded: Application | None = session.info.get(_LOADED_APPS, {}).get(c.id)
-        if loaded is not None and loaded.id == c.application_id:
-            app: Application | None = loaded
-        else:
-            app = session.get(Application, c.application_id) if c.application_id else None
+        app = session.get(Application, c.application_id) if c.application_id else None
+        return self.customer_shape(c, app)
+
+    def customer_shape(self, c: CustomerFields, app: ApplicationFields | None) -> dict[str, Any]:
+        """Dakota's Customer object."""
         out: dict[str, Any] = {
             "id": c.id,
             "name": c.name,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from simulator.core.store import Store
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey
 
@@ -22,15 +24,31 @@ _keys_lock = threading.Lock()
 
 def authenticate(session: Session, api_key: str | None) -> ApiKey:
     """The `x-api-key` header → its key record; 401 problem when missing or unknown."""
+    hit = _cached(session.bind, api_key)
+    return hit if hit is not None else _load(session, session.bind, api_key)
+
+
+def authenticate_in(store: Store, api_key: str | None) -> ApiKey:
+    """`authenticate` outside a transaction: the store is read only when the key is not cached."""
+    hit = _cached(store.engine, api_key)
+    if hit is not None:
+        return hit
+    with store.read() as session:
+        return _load(session, store.engine, api_key)
+
+
+def _cached(bind: Any, api_key: str | None) -> ApiKey | None:
     if not api_key:
         raise p.unauthorized("Missing x-api-key header")
     if len(api_key) > 128:
         raise p.unauthorized("Invalid API key")
-    slot = (id(session.bind), api_key)
-    now = time.monotonic()
-    hit = _keys.get(slot)
-    if hit is not None and now - hit[0] < KEY_TTL_SECONDS:
+    hit = _keys.get((id(bind), api_key))
+    if hit is not None and time.monotonic() - hit[0] < KEY_TTL_SECONDS:
         return hit[1]
+    return None
+
+
+def _load(session: Session, bind: Any, api_key: str | None) -> ApiKey:
     key = session.get(ApiKey, api_key)
     if key is None:
         raise p.unauthorized("Invalid API key")
@@ -45,8 +63,8 @@ def authenticate(session: Session, api_key: str | None) -> ApiKey:
     with _keys_lock:
         if len(_keys) > 1000:  # a bound: many stores in one process (tests)
             _keys.clear()
-        _keys[slot] = (now, copy)
-    return key
+        _keys[(id(bind), key.key)] = (time.monotonic(), copy)
+    return copy
 
 
 def require(key: ApiKey, permission: str, detail: str) -> None:

@@ -41,9 +41,8 @@ def list_customers() -> Response:
 @bp.get("/customers/<customer_id>")
 def get_customer(customer_id: str) -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = auth.authenticate(session, request.headers.get("x-api-key"))
-        return ok(sb.applications.customer_dict(session, sb.applications.customer(session, key, customer_id)))
+    key = auth.authenticate_in(sb.rt.store, request.headers.get("x-api-key"))
+    return ok(sb.applications.customer_view(key, customer_id))
 
 
 @bp.get("/applications")

@@ -1058,3 +1058,24 @@ def test_a_kosovar_imported_as_xk_can_complete_step_3(kit: Kit) -> None:
     assert resp.status_code == 200, resp.text
     assert resp.json()["individual"]["nationalities"] == ["XK"]
     assert ob.put_details(ob.details(nationalities=["ZZ"])).status_code == 400
+
+
+def test_get_customer_matches_the_customer_list_in_every_state(kit: Kit) -> None:
+    """GET /customers/{id} reads in one statement without the ORM; the list builds the same object with it."""
+    pending = imported(kit)
+    approved = imported(kit)
+    approved.submitted()
+    assert simulate(kit, approved.application_id, "kyc_approve").status_code == 200
+    rejected = imported(kit)
+    rejected.submitted()
+    assert simulate(kit, rejected.application_id, "kyc_reject").status_code == 200
+    by_hand = manual(kit, "Grace Hopper")
+    business = create_customer(kit, {"name": "Acme Ltd", "customer_type": "business"})
+    assert business.status_code == 201, business.text
+    ids = {pending.customer_id, approved.customer_id, rejected.customer_id, by_hand.customer_id, business.json()["id"]}
+
+    listed = {c["id"]: c for c in kit.admin.list_customers(limit=100).json()["data"]}
+    assert set(listed) == ids
+    for customer_id in ids:
+        assert customer(kit, customer_id) == listed[customer_id]
+    assert {listed[i]["kyc_status"] for i in ids} >= {"pending", "approved", "rejected"}

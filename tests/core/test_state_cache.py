@@ -1,0 +1,101 @@
+"""The per-process cache of hot state (`Store.cached_state`) and the change signal that keeps it exact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from simulator.core import seed
+from simulator.core.store import Store
+
+
+@pytest.fixture
+def two_stores(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two stores on one SQLite file, as two worker processes have (they share only the file and its sidecar)."""
+    url = f"sqlite:///{tmp_path}/sandbox.db"
+    a, b = Store(url), Store(url)
+    a.create_schema()
+    yield a, b
+    a.dispose()
+    b.dispose()
+
+
+def count_selects(store: Store) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _count(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    return seen
+
+
+def test_a_change_committed_through_one_store_is_seen_by_the_other_at_once(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    assert b.cached_state(None, "faults") == {"faults": None}
+    for n in range(5):
+        with a.write() as session:
+            a.put_state(session, "faults", {"n": n})
+        assert b.cached_state(None, "faults") == {"faults": {"n": n}}
+
+
+def test_unchanged_state_is_served_from_the_cache_without_a_select(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    with a.write() as session:
+        a.put_state(session, "faults", {"n": 1})
+    selects = count_selects(b)
+    assert b.cached_state(None, "faults", "clock") == {"faults": {"n": 1}, "clock": None}
+    assert len(selects) == 1  # both keys in one statement
+    for _ in range(10):
+        assert b.cached_state(None, "faults", "clock") == {"faults": {"n": 1}, "clock": None}
+    assert len(selects) == 1
+    with a.write() as session:  # any state change, even of another key, moves the signal
+        a.put_state(session, "other", {})
+    b.cached_state(None, "faults")
+    assert len(selects) == 2
+
+
+def test_a_rolled_back_change_is_never_cached_or_signalled(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    with a.write() as session:
+        a.put_state(session, "faults", {"n": 1})
+    before = a.signal.token() if a.signal else b""
+    with pytest.raises(RuntimeError), a.write() as session:
+        a.put_state(session, "faults", {"n": 2})
+        assert a.cached_state(session, "faults") == {"faults": {"n": 2}}  # its own transaction sees it...
+        raise RuntimeError("boom")
+    assert a.signal is not None and a.signal.token() == before
+    assert a.cached_state(None, "faults") == {"faults": {"n": 1}}  # ...but it never reached the cache
+    assert b.cached_state(None, "faults") == {"faults": {"n": 1}}
+
+
+def test_a_reset_wipe_moves_the_signal(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    with a.write() as session:
+        a.put_state(session, "faults", {"n": 1})
+    assert b.cached_state(None, "faults") == {"faults": {"n": 1}}
+    with a.write() as session:
+        seed.wipe(session)
+    assert b.cached_state(None, "faults") == {"faults": None}
+
+
+def test_the_suite_store_caches_exactly_when_it_has_a_signal(app: Flask) -> None:
+    """In-memory SQLite signals within its one process; PostgreSQL (hosts share no memory) reads every time."""
+    store: Store = app.extensions["kyc_sandbox"].rt.store
+    selects = count_selects(store)
+    for _ in range(3):
+        assert store.cached_state(None, "faults", "rate_limits") == {"faults": None, "rate_limits": None}
+    with store.write() as session:
+        store.put_state(session, "faults", {"n": 1})
+    assert store.cached_state(None, "faults")["faults"] == {"n": 1}
+    state_reads = [s for s in selects if "FROM sandbox_state" in s and " IN (" in s]  # cached_state reads
+    if store.is_sqlite:
+        assert store.signal is not None and len(state_reads) == 2  # the first read, then the one after the change
+    else:
+        assert store.signal is None and len(state_reads) == 4
