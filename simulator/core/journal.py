@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, cast
 
 from sqlalchemy import Float, Integer, String, Table, Text, delete, func, select
@@ -71,6 +72,7 @@ class JournalBuffer:
         self.max_pending = max_pending
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self.flushed_at = 0.0  # time.monotonic() of the last take()
 
     def add(self, **fields: Any) -> bool:
         """Queue an entry; True when the buffer is full enough that the caller should flush."""
@@ -80,6 +82,7 @@ class JournalBuffer:
 
     def take(self) -> list[dict[str, Any]]:
         with self._lock:
+            self.flushed_at = time.monotonic()
             rows, self._pending = self._pending, []
             return rows
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
 from simulator.dakota import problems as p
@@ -68,52 +69,58 @@ class Idempotency:
         raise p.DakotaProblem(409, "A request with this x-idempotency-key is already in progress")
 
     def _begin_once(self, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
-        s = self.rt.settings
         with self.rt.store.write() as session:
-            now = self.rt.clock.now(session)
-            wall = self.rt.clock.wall()
-            rec = session.get(IdempotencyRecord, (api_key, key))
-            if rec is not None and now - rec.created_at > s.idempotency_window_seconds:
-                session.delete(rec)
-                session.flush()
-                rec = None
-            if rec is None:
-                session.add(
-                    IdempotencyRecord(
-                        api_key=api_key,
-                        idempotency_key=key,
-                        method=method,
-                        path=path,
-                        body_sha256=digest,
-                        state="in_flight",
-                        created_at=now,
-                        lease_until=wall + s.idempotency_lease_seconds,
-                    )
+            return self.claim(session, api_key, key, method, path, digest)
+
+    def claim(self, session: Session, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
+        """`begin` inside the caller's write transaction: the claim commits (or rolls back) with the caller's
+        work. A concurrent claim of the same key waits for this transaction, then sees the claim. Raises
+        IntegrityError when another transaction inserted the same key first (retry the transaction)."""
+        s = self.rt.settings
+        now = self.rt.clock.now(session)
+        wall = self.rt.clock.wall()
+        rec = session.get(IdempotencyRecord, (api_key, key))
+        if rec is not None and now - rec.created_at > s.idempotency_window_seconds:
+            session.delete(rec)
+            session.flush()
+            rec = None
+        if rec is None:
+            session.add(
+                IdempotencyRecord(
+                    api_key=api_key,
+                    idempotency_key=key,
+                    method=method,
+                    path=path,
+                    body_sha256=digest,
+                    state="in_flight",
+                    created_at=now,
+                    lease_until=wall + s.idempotency_lease_seconds,
                 )
-                session.flush()
-                return None
-            if rec.body_sha256 != digest or rec.path != path or rec.method != method:
-                raise p.DakotaProblem(
-                    422,
-                    "x-idempotency-key was already used with a different request body or path; "
-                    "use a fresh key per logical operation",
-                    errors=[
-                        {
-                            "field": "x-idempotency-key",
-                            "message": "reused with a different request",
-                            "code": "reused",
-                        }
-                    ],
-                )
-            if rec.state == "done" and rec.response is not None and rec.status_code is not None:
-                return Replay(rec.status_code, dict(rec.response))
-            if rec.lease_until > wall:
-                raise p.DakotaProblem(
-                    409,
-                    "A request with this x-idempotency-key is still in progress; retry after it completes",
-                )
-            rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
+            )
+            session.flush()
             return None
+        if rec.body_sha256 != digest or rec.path != path or rec.method != method:
+            raise p.DakotaProblem(
+                422,
+                "x-idempotency-key was already used with a different request body or path; "
+                "use a fresh key per logical operation",
+                errors=[
+                    {
+                        "field": "x-idempotency-key",
+                        "message": "reused with a different request",
+                        "code": "reused",
+                    }
+                ],
+            )
+        if rec.state == "done" and rec.response is not None and rec.status_code is not None:
+            return Replay(rec.status_code, dict(rec.response))
+        if rec.lease_until > wall:
+            raise p.DakotaProblem(
+                409,
+                "A request with this x-idempotency-key is still in progress; retry after it completes",
+            )
+        rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
+        return None
 
     def run(
         self,
@@ -142,11 +149,15 @@ class Idempotency:
 
     def finish(self, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
         with self.rt.store.write() as session:
-            rec = session.get(IdempotencyRecord, (api_key, key))
-            if rec is not None:
-                rec.state = "done"
-                rec.status_code = status
-                rec.response = body
+            self.complete(session, api_key, key, status, body)
+
+    def complete(self, session: Session, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
+        """`finish` inside the caller's write transaction: the response is stored with the request's last work."""
+        rec = session.get(IdempotencyRecord, (api_key, key))
+        if rec is not None:
+            rec.state = "done"
+            rec.status_code = status
+            rec.response = body
 
     def release(self, api_key: str, key: str) -> None:
         """Forget an in-flight claim whose request failed before producing a response."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simulator.control.faults import Faults
@@ -20,7 +21,7 @@ from simulator.core.runtime import Runtime
 from simulator.dakota import auth
 from simulator.dakota import problems as p
 from simulator.dakota.applications import Applications
-from simulator.dakota.idempotency import Idempotency, parse_key
+from simulator.dakota.idempotency import Idempotency, Replay, body_hash, parse_key
 from simulator.dakota.mapping import MappedIndividual, map_applicant
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.sumsub.errors import SumsubError
@@ -92,6 +93,16 @@ _ROW_ERRORS = {
 }
 
 
+class _ClaimRace(Exception):
+    """Another transaction inserted the same idempotency key first."""
+
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bulk import's response body."""
+    ok = sum(1 for r in results if r["success"])
+    return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
+
+
 def row_error(err: ShareTokenError, client_id: str) -> str:
     template = _ROW_ERRORS.get(err.reason)
     if template is None:
@@ -112,21 +123,68 @@ class BulkImporter:
 
     def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
         """Auth → permission → idempotency header → body → idempotent execution."""
-        with self.rt.store.read() as session:
-            key = auth.authenticate(session, api_key)
-            auth.require(key, auth.MANAGE_COMPLIANCE_APPLICATIONS, PERMISSION_DETAIL)
-        parse_key(idempotency_key)  # a bad header is reported before a bad body
+        key = auth.authenticate_in(self.rt.store, api_key)
+        auth.require(key, auth.MANAGE_COMPLIANCE_APPLICATIONS, PERMISSION_DETAIL)
+        idem = parse_key(idempotency_key)  # a bad header is reported before a bad body
         tokens = parse_tokens(raw_body)
-        outcome = self.idempotency.run(
-            key.key, idempotency_key, "POST", path, raw_body, lambda: (200, self.import_tokens(key, tokens))
-        )
-        return BulkResult(outcome.status, outcome.body, replayed=outcome.replayed)
+        if self._slow_rows():
+            outcome = self.idempotency.run(
+                key.key, idempotency_key, "POST", path, raw_body, lambda: (200, self.import_tokens(key, tokens))
+            )
+            return BulkResult(outcome.status, outcome.body, replayed=outcome.replayed)
+        return self._import_claimed(key, idem, body_hash(raw_body), path, tokens)
+
+    def _slow_rows(self) -> bool:
+        # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
+        return self.faults is not None and self.faults.has_rules_for("internal", ROW_STEP)
+
+    def _import_claimed(self, key: ApiKey, idem: str, digest: str, path: str, tokens: list[str]) -> BulkResult:
+        """The import in chunks, with the idempotency claim in the first chunk's transaction and the stored
+        response in the last one's (a one-chunk import is one transaction). A concurrent request with the same
+        key waits for the first chunk to commit, then sees the claim (409) or, after the last, the response."""
+        chunks = [tokens[i : i + CHUNK_ROWS] for i in range(0, len(tokens), CHUNK_ROWS)]
+        results: list[dict[str, Any]] = []
+        claimed = False
+        try:
+            for i, chunk in enumerate(chunks):
+                last = i == len(chunks) - 1
+                for attempt in range(3):
+                    try:
+                        with self.rt.store.write() as session:
+                            if i == 0:
+                                replay = self._claim(session, key, idem, path, digest)
+                                if replay is not None:
+                                    return BulkResult(replay.status, replay.body, replayed=True)
+                            rows, unexpected = self._rows(session, key, chunk)
+                            if unexpected is None and last:
+                                body = summary([*results, *rows])
+                                self.idempotency.complete(session, key.key, idem, 200, body)
+                        break
+                    except _ClaimRace:
+                        if attempt == 2:
+                            raise p.DakotaProblem(
+                                409, "A request with this x-idempotency-key is already in progress"
+                            ) from None
+                claimed = True
+                results.extend(rows)
+                if unexpected is not None:  # not a row failure: the rows before it are kept, then it surfaces
+                    raise unexpected
+        except BaseException:
+            if claimed:
+                self.idempotency.release(key.key, idem)
+            raise
+        return BulkResult(200, summary(results))
+
+    def _claim(self, session: Session, key: ApiKey, idem: str, path: str, digest: str) -> Replay | None:
+        try:
+            return self.idempotency.claim(session, key.key, idem, "POST", path, digest)
+        except IntegrityError:  # another worker claimed the key first: roll back, then read its claim
+            raise _ClaimRace() from None
 
     def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
-        # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
-        slow_rows = self.faults is not None and self.faults.has_rules_for("internal", ROW_STEP)
+        """All rows, one transaction each when rows are slowed by a fault rule, else in chunks."""
         results: list[dict[str, Any]] = []
-        if slow_rows:
+        if self._slow_rows():
             # A slowed row must not hold the write transaction while it waits: one transaction per row.
             for t in tokens:
                 if self.faults is not None:
@@ -137,26 +195,30 @@ class BulkImporter:
         else:
             for start in range(0, len(tokens), CHUNK_ROWS):
                 results.extend(self._import_chunk(key, tokens[start : start + CHUNK_ROWS]))
-        ok = sum(1 for r in results if r["success"])
-        return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
+        return summary(results)
 
     def _import_chunk(self, key: ApiKey, tokens: list[str]) -> list[dict[str, Any]]:
-        """A few rows in one transaction, each row in its own SAVEPOINT: a failed row leaves nothing and never
-        rolls back a successful one; the chunk commits before the next begins, so rows become durable
-        progressively (a killed worker leaves each row whole or untouched)."""
-        results: list[dict[str, Any]] = []
-        unexpected: BaseException | None = None
+        """A few rows in one transaction (see `_rows`); the chunk commits before the next begins, so rows become
+        durable progressively (a killed worker leaves each row whole or untouched)."""
         with self.rt.store.write() as session:
-            session.info[TARGETS_CACHE] = {}  # the import creates no webhook targets: read them once
-            for t in tokens:
-                try:
-                    results.append(self._import_row(session, key, t))
-                except Exception as exc:  # not a row failure: keep the rows before it, then raise
-                    unexpected = exc
-                    break
+            results, unexpected = self._rows(session, key, tokens)
         if unexpected is not None:
             raise unexpected
         return results
+
+    def _rows(
+        self, session: Session, key: ApiKey, tokens: list[str]
+    ) -> tuple[list[dict[str, Any]], BaseException | None]:
+        """Rows in the caller's transaction, each in its own SAVEPOINT: a failed row leaves nothing and never rolls
+        back a successful one. An unexpected error stops the rows and is returned, the rows before it kept."""
+        session.info[TARGETS_CACHE] = {}  # the import creates no webhook targets: read them once
+        results: list[dict[str, Any]] = []
+        for t in tokens:
+            try:
+                results.append(self._import_row(session, key, t))
+            except Exception as exc:
+                return results, exc
+        return results, None
 
     def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
         """One row, one transaction: success with ids, or a failure that left nothing behind."""

@@ -19,14 +19,14 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy import Table, bindparam, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso, sumsub_datetime
 from simulator.core.context import current_request
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import lock_rows
+from simulator.core.store import FastQuery, lock_rows
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
@@ -40,6 +40,18 @@ RETRY_DELAYS = {
 }
 API_VERSION = "1.0.0"
 TARGETS_CACHE = "dakota_webhook_targets"
+# Is any outbox item due (or its lease expired)? The same condition as `claim_due`, as a cheap read.
+_ANY_DUE = FastQuery(
+    select(literal(1))
+    .select_from(OutboxItem)
+    .where(
+        or_(
+            (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= bindparam("p_now")),
+            (OutboxItem.status == "delivering") & (OutboxItem.lease_until < bindparam("p_wall")),
+        )
+    )
+    .limit(1)
+)
 _EVENT_COLUMNS = ("id", "organization_id", "type", "created", "envelope", "simulation_id", "replay_count", "seq")
 MAX_REPLAYS = 10
 KEY_STATE = "webhook_signing_key"
@@ -79,6 +91,9 @@ class Webhooks:
         self._post = post or self._http.post
         self._key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
+        # Set when this process queued something for the dispatcher (an outbox row, a due auto-approval): the
+        # request that did so wakes it once its response is out; other requests leave it to its poll.
+        self.work_queued = threading.Event()
 
     # ------------------------------------------------------------------ keys
     def ensure_key(self, session: Session) -> None:
@@ -215,6 +230,7 @@ class Webhooks:
         simulation_id: str | None = None,
     ) -> dict[str, Any]:
         """Every column of a new outbox row: due now, nothing tried yet."""
+        self.work_queued.set()
         return {
             "id": self.rt.ids.hex(32),
             "kind": kind,
@@ -292,6 +308,10 @@ class Webhooks:
         """Lease the items due now (and any whose previous lease expired: a worker died mid-delivery)."""
         wall = self.rt.clock.wall()
         lease = wall + self.rt.settings.webhook_timeout_seconds + 10
+        # A read first: the dispatcher polls often and mostly finds nothing, and a write transaction for nothing
+        # would queue behind (and hold up) the requests' writers.
+        if self.rt.store.fetch_one(_ANY_DUE, p_now=self.rt.clock.now(), p_wall=wall) is None:
+            return []
         with self.rt.store.write() as session:
             now = self.rt.clock.now(session)
             q = (
@@ -622,7 +642,8 @@ def _valid_types(types: Any) -> list[str]:
 class Dispatcher:
     """A daemon thread per worker process: delivers due items and settles due work every `interval` seconds."""
 
-    def __init__(self, tick: Callable[[], Any], interval: float = 0.5) -> None:
+    def __init__(self, tick: Callable[[bool], Any], interval: float = 0.5) -> None:
+        """`tick(kicked)` runs every `interval` seconds (kicked=False) and as soon as `kick()` is called (True)."""
         self._tick = tick
         self._interval = interval
         self._wake = threading.Event()
@@ -647,11 +668,11 @@ class Dispatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
+            kicked = self._wake.wait(self._interval)
             self._wake.clear()
             if self._stop.is_set():
                 break
             try:
-                self._tick()
+                self._tick(kicked)
             except Exception:  # the loop must survive a bad receiver or a busy store
                 log.exception("webhook dispatch failed")

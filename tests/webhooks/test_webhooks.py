@@ -899,3 +899,40 @@ def test_deleting_a_target_stops_its_pending_retries(kit: Kit, rx: WebhookReceiv
     [item] = outbox(kit)
     assert item["status"] == "failed"
     assert "deleted" in item["last_error"]
+
+
+def _write_transactions(app: Flask) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    @event.listens_for(app.extensions["kyc_sandbox"].rt.store.engine, "before_cursor_execute")
+    def _count(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in statement:
+            seen.append(statement)
+
+    return seen
+
+
+def test_an_idle_dispatcher_tick_takes_no_write_transaction(kit: Kit, app: Flask, rx: WebhookReceiver) -> None:
+    """The dispatcher polls twice a second; with nothing due it only reads, so it never holds up writers."""
+    target_for(kit, rx.url)
+    import_one(kit)
+    sb = app.extensions["kyc_sandbox"]
+    assert len(sb.tick()) == 1  # the import's customer.created goes out
+    writes = _write_transactions(app)
+    assert sb.tick(kicked=True) == [] and sb.tick(kicked=True) == []
+    assert writes == []
+    import_one(kit)  # now something is due: the next tick claims and delivers it
+    assert len(sb.tick(kicked=True)) == 1 and writes
+
+
+def test_only_a_request_that_queued_work_wakes_the_dispatcher(kit: Kit, app: Flask, rx: WebhookReceiver) -> None:
+    queued = app.extensions["kyc_sandbox"].webhooks.work_queued
+    queued.clear()
+    import_one(kit)  # no webhook target yet: nothing to deliver
+    assert not queued.is_set()
+    target_for(kit, rx.url)
+    queued.clear()
+    import_one(kit)  # customer.created is queued for the target
+    assert queued.is_set()
