@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, Float, String, create_engine, event, inspect, select, text
+from sqlalchemy import JSON, Float, String, Table, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -71,6 +71,63 @@ def locked_get(session: Session, model: type[_M], pk: Any) -> _M | None:
 
 def lock_rows(session: Session) -> bool:
     return bool(session.info.get("lock_rows"))
+
+
+# ------------------------------------------------------------------ deferred inserts
+# A bulk import inserts six rows per token; one executemany per table at the end of a chunk costs a fraction of
+# six statements per row. Only rows nothing reads back in the same transaction may be deferred.
+_DEFERRED = "sandbox_deferred_inserts"
+_INSERTS: dict[Table, Any] = {}
+
+
+def insert_rows(session: Session, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """INSERT `rows` now, or inside `deferred_inserts` when it ends (rows of one table must share their keys)."""
+    batch = rows if isinstance(rows, list) else [rows]
+    if not batch:
+        return
+    buffer: list[tuple[Table, list[dict[str, Any]]]] | None = session.info.get(_DEFERRED)
+    if buffer is None:
+        session.connection().execute(_insert(table), batch)
+    else:
+        buffer.append((table, batch))
+
+
+def deferred_values(session: Session, table: Table, column: str) -> set[Any]:
+    """Values of `column` in rows of `table` waiting in `deferred_inserts` (to keep generated keys unique)."""
+    buffer: list[tuple[Table, list[dict[str, Any]]]] = session.info.get(_DEFERRED) or []
+    return {r[column] for t, batch in buffer if t is table for r in batch}
+
+
+@contextmanager
+def deferred_inserts(session: Session) -> Iterator[None]:
+    """`insert_rows` inside waits, then runs as one executemany per table, in first-use order (parents first),
+    when the block ends without an exception. An exception discards the waiting rows."""
+    outer = session.info.get(_DEFERRED)
+    mine: list[tuple[Table, list[dict[str, Any]]]] = []
+    session.info[_DEFERRED] = mine
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(_DEFERRED, None)
+        else:
+            session.info[_DEFERRED] = outer
+    if outer is not None:  # nested (a row in its savepoint): its rows join the enclosing block's
+        outer.extend(mine)
+        return
+    tables: dict[Table, list[dict[str, Any]]] = {}
+    for table, batch in mine:
+        tables.setdefault(table, []).extend(batch)
+    conn = session.connection()
+    for table, batch in tables.items():
+        conn.execute(_insert(table), batch)
+
+
+def _insert(table: Table) -> Any:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
 
 
 STATE_CHANGED = "sandbox_state_changed"  # session.info flag: this transaction wrote sandbox_state

@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simulator.control.faults import Faults
 from simulator.core.runtime import Runtime
+from simulator.core.store import deferred_inserts, insert_rows
 from simulator.dakota import auth
 from simulator.dakota import problems as p
 from simulator.dakota.applications import Applications
@@ -30,6 +31,8 @@ from simulator.sumsub.service import ShareTokenError, SumsubService
 from simulator.webhooks.service import TARGETS_CACHE, Webhooks
 
 MAX_TOKENS = 100
+_CUSTOMERS = cast(Table, Customer.__table__)
+_APPLICATIONS = cast(Table, Application.__table__)
 CHUNK_ROWS = 10  # rows per write transaction (each row in its own SAVEPOINT)
 ROW_STEP = "dakota.import_row"
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
@@ -213,12 +216,15 @@ class BulkImporter:
         back a successful one. An unexpected error stops the rows and is returned, the rows before it kept."""
         session.info[TARGETS_CACHE] = {}  # the import creates no webhook targets: read them once
         results: list[dict[str, Any]] = []
-        for t in tokens:
-            try:
-                results.append(self._import_row(session, key, t))
-            except Exception as exc:
-                return results, exc
-        return results, None
+        unexpected: BaseException | None = None
+        with deferred_inserts(session):  # the successful rows' INSERTs, one executemany per table
+            for t in tokens:
+                try:
+                    results.append(self._import_row(session, key, t))
+                except Exception as exc:
+                    unexpected = exc
+                    break
+        return results, unexpected
 
     def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
         """One row, one transaction: success with ids, or a failure that left nothing behind."""
@@ -228,7 +234,8 @@ class BulkImporter:
         """One row in its own SAVEPOINT: success with ids, or a failure that left nothing behind."""
         client_id = self.rt.settings.dakota_client_id
         try:
-            with session.begin_nested():
+            # A failed row's deferred INSERTs are dropped with its savepoint; a successful row's join the chunk's.
+            with deferred_inserts(session), session.begin_nested():
                 return self._import_in(session, key, token)
         except ShareTokenError as err:
             return {"name": "Unknown", "success": False, "error": row_error(err, client_id)}
@@ -283,8 +290,8 @@ class BulkImporter:
         applicant: dict[str, Any],
         documents_requested: bool,
     ) -> tuple[str, str, str]:
-        """Insert the customer and its application (Core INSERTs: nothing reads them back in this transaction);
-        returns (customer name, customer id, application id)."""
+        """Insert the customer and its application (Core INSERTs, deferred to the chunk's end: nothing reads them
+        back in this transaction); returns (customer name, customer id, application id)."""
         ids = self.rt.ids
         now = self.rt.clock.now(session)
         customer_id = ids.ksuid(now)
@@ -342,8 +349,9 @@ class BulkImporter:
             "auto_decide_at": None,
             "expires_at": now + APPLICATION_TTL_SECONDS,
         }
-        session.execute(
-            insert(cast(Table, Customer.__table__)),
+        insert_rows(
+            session,
+            _CUSTOMERS,
             {
                 "id": customer_id,
                 "organization_id": key.organization_id,
@@ -358,7 +366,7 @@ class BulkImporter:
                 "updated_at": now,
             },
         )
-        session.execute(insert(cast(Table, Application.__table__)), app_row)
+        insert_rows(session, _APPLICATIONS, app_row)
         self.webhooks.emit_dakota(
             session,
             key.organization_id,

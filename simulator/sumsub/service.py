@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
 from simulator.core.runtime import Runtime
-from simulator.core.store import locked_get
+from simulator.core.store import deferred_values, insert_rows, locked_get
 from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
@@ -784,9 +784,10 @@ class SumsubService:
             documents_requested=satisfied != set(level.step_types()),
         )
 
-    def _fresh_image_ids(self, conn: Connection, n: int) -> list[int]:
-        """`n` distinct image ids no document has, drawn in the order one-at-a-time checks drew them; one SELECT
-        checks them all (a clash with a stored id, one in millions, draws that one again and checks again)."""
+    def _fresh_image_ids(self, conn: Connection, n: int, pending: set[int]) -> list[int]:
+        """`n` distinct image ids no document has (nor `pending`, documents not inserted yet), drawn in the order
+        one-at-a-time checks drew them; one SELECT checks them all (a clash with a stored id, one in millions,
+        draws that one again and checks again)."""
         ids: list[int] = []
         for _ in range(n):
             image_id = self.rt.ids.image_id()
@@ -794,7 +795,7 @@ class SumsubService:
                 image_id = self.rt.ids.image_id()
             ids.append(image_id)
         while ids:
-            taken = set(conn.execute(_TAKEN_IMAGE_IDS, {"p_ids": ids}).scalars())
+            taken = set(conn.execute(_TAKEN_IMAGE_IDS, {"p_ids": ids}).scalars()) | (pending & set(ids))
             if not taken:
                 break
             for i, old in enumerate(ids):
@@ -850,7 +851,7 @@ class SumsubService:
             )
         ):
             raise e.SumsubError(f"Applicant with external user id '{new.external_user_id}' already exists", status=409)
-        image_ids = self._fresh_image_ids(conn, len(plan.docs))
+        image_ids = self._fresh_image_ids(conn, len(plan.docs), deferred_values(session, _DOCS, "image_id"))
         doc_rows: list[dict[str, Any]] = []
         steps: dict[str, Any] = {}
         for doc, image_id in zip(plan.docs, image_ids, strict=True):
@@ -876,11 +877,11 @@ class SumsubService:
         donor_result = donor.review.get("reviewResult")
         if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
             self.complete_review(session, new, _json_copy(donor_result), notify=False)
-        # Core INSERTs, the applicant before its documents (foreign key); the applicant object then joins the
-        # session as the persistent row it now is (no second INSERT), its documents are returned detached.
-        conn.execute(_INSERT_APPLICANT, {k: getattr(new, k) for k in _APPLICANT_COLUMNS})
-        if doc_rows:
-            conn.execute(_INSERT_DOCS, doc_rows)
+        # Core INSERTs, the applicant before its documents (foreign key), deferred to the end of the chunk in a
+        # bulk import; the applicant object then joins the session as a persistent row (no second INSERT; nothing
+        # changes it afterwards), its documents are returned detached.
+        insert_rows(session, _APPLICANTS, {k: getattr(new, k) for k in _APPLICANT_COLUMNS})
+        insert_rows(session, _DOCS, doc_rows)
         make_transient_to_detached(new)
         session.add(new)
         docs = [IdDoc(**r) for r in doc_rows]

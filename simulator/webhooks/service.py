@@ -19,14 +19,14 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Table, bindparam, func, insert, literal, or_, select
+from sqlalchemy import Table, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso, sumsub_datetime
 from simulator.core.context import current_request
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, lock_rows
+from simulator.core.store import FastQuery, insert_rows, lock_rows
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
@@ -52,6 +52,8 @@ _ANY_DUE = FastQuery(
     )
     .limit(1)
 )
+_EVENTS = cast(Table, DakotaEvent.__table__)
+_OUTBOX = cast(Table, OutboxItem.__table__)
 _EVENT_COLUMNS = ("id", "organization_id", "type", "created", "envelope", "simulation_id", "replay_count", "seq")
 MAX_REPLAYS = 10
 KEY_STATE = "webhook_signing_key"
@@ -176,17 +178,13 @@ class Webhooks:
         )
         # Core INSERTs (the event and its outbox items are never read back in this transaction): the ORM's unit
         # of work cost more than the rows themselves. The returned event is not attached to the session.
-        session.execute(
-            insert(cast(Table, DakotaEvent.__table__)),
-            {c: getattr(event, c) for c in _EVENT_COLUMNS},
-        )
+        insert_rows(session, _EVENTS, {c: getattr(event, c) for c in _EVENT_COLUMNS})
         items = [
             self._outbox_row(event, target, now, replay=False)
             for target in self._targets(session, organization_id)
             if target.wants(event_type)
         ]
-        if items:
-            session.execute(insert(cast(Table, OutboxItem.__table__)), items)
+        insert_rows(session, _OUTBOX, items)
         return event
 
     @staticmethod
