@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -41,7 +42,12 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from simulator.app import create_app
 
-        return create_app(self.settings, prepare=False)
+        app = create_app(self.settings, prepare=False)
+        # Everything built so far (modules, compiled contracts, table metadata) lives as long as the worker: take
+        # it out of the cyclic collector's generations, or every full collection would walk it again.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def _post_fork(_server: Any, worker: Any) -> None:

@@ -10,14 +10,21 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
 from simulator.dakota import problems as p
 from simulator.dakota.models import IdempotencyRecord
+
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+_INSERT = insert(_RECORDS)
+_COMPLETE = update(_RECORDS).where(
+    _RECORDS.c.api_key == bindparam("p_api_key"), _RECORDS.c.idempotency_key == bindparam("p_key")
+)
 
 
 @dataclass(frozen=True)
@@ -85,19 +92,20 @@ class Idempotency:
             session.flush()
             rec = None
         if rec is None:
-            session.add(
-                IdempotencyRecord(
-                    api_key=api_key,
-                    idempotency_key=key,
-                    method=method,
-                    path=path,
-                    body_sha256=digest,
-                    state="in_flight",
-                    created_at=now,
-                    lease_until=wall + s.idempotency_lease_seconds,
-                )
+            # A Core INSERT (the ORM's unit of work cost more than the row): it fails at once on a duplicate key.
+            session.connection().execute(
+                _INSERT,
+                {
+                    "api_key": api_key,
+                    "idempotency_key": key,
+                    "method": method,
+                    "path": path,
+                    "body_sha256": digest,
+                    "state": "in_flight",
+                    "created_at": now,
+                    "lease_until": wall + s.idempotency_lease_seconds,
+                },
             )
-            session.flush()
             return None
         if rec.body_sha256 != digest or rec.path != path or rec.method != method:
             raise p.DakotaProblem(
@@ -153,11 +161,9 @@ class Idempotency:
 
     def complete(self, session: Session, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
         """`finish` inside the caller's write transaction: the response is stored with the request's last work."""
-        rec = session.get(IdempotencyRecord, (api_key, key))
-        if rec is not None:
-            rec.state = "done"
-            rec.status_code = status
-            rec.response = body
+        session.connection().execute(
+            _COMPLETE, {"p_api_key": api_key, "p_key": key, "state": "done", "status_code": status, "response": body}
+        )
 
     def release(self, api_key: str, key: str) -> None:
         """Forget an in-flight claim whose request failed before producing a response."""
