@@ -10,6 +10,7 @@ import threading
 import uuid
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE62_PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # 62**2 two-digit strings, index = value
 _KSUID_EPOCH = 1_400_000_000
 
 
@@ -50,10 +51,10 @@ class Ids:
         ts = max(0, int(epoch) - _KSUID_EPOCH).to_bytes(4, "big")
         n = int.from_bytes(ts + self._bytes(16), "big")
         out = []
-        for _ in range(27):
-            n, r = divmod(n, 62)
-            out.append(_BASE62[r])
-        return "".join(reversed(out))
+        for _ in range(13):  # two base62 digits per step (27 digits: 13 pairs and a last one)
+            n, r = divmod(n, 3844)
+            out.append(_BASE62_PAIRS[r])
+        return _BASE62[n] + "".join(reversed(out))
 
     def uuid4(self) -> str:
         raw = bytearray(self._bytes(16))

@@ -263,6 +263,10 @@ class SumsubService:
             )
         return client
 
+    def client_ref(self, session: Session, client_id: str) -> SumsubClient | None:
+        """A Sumsub client, read once per transaction (for per-row lookups of a bulk import)."""
+        return _ref(session, SumsubClient, client_id)
+
     # ------------------------------------------------------------------ levels
     def level(self, session: Session, name: str) -> Level:
         lvl = _ref(session, Level, name)
