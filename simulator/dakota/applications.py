@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+import json
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import JSON, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
@@ -111,6 +113,11 @@ _CUSTOMER_VIEW = FastQuery(
     .where(Customer.id == bindparam("customer_id"))
 )
 _CUSTOMER_COLUMNS = len(CustomerRow._fields)
+_APPLICATIONS = cast(Table, Application.__table__)
+_APPLICATION_COLUMNS = tuple(c.name for c in _APPLICATIONS.columns)
+_APPLICATION_JSON = tuple(c.name for c in _APPLICATIONS.columns if isinstance(c.type, JSON))
+_APPLICATION_VIEW = FastQuery(select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("application_id")))
+_APPLICATION_TOKEN = FastQuery(select(_APPLICATIONS.c.id).where(_APPLICATIONS.c.token == bindparam("token")))
 
 
 def kyc_status(app: ApplicationFields | None) -> str:
@@ -142,16 +149,56 @@ class Applications:
 
     def application_by_token(self, session: Session, application_id: str, token: str | None) -> Application:
         """X-Application-Token auth: the token is scoped to exactly one application."""
+        return self._by_token(
+            application_id,
+            token,
+            load=lambda: locked_get(session, Application, application_id),
+            token_known=lambda: session.scalar(select(Application.id).where(Application.token == token)) is not None,
+            now=lambda: self.rt.clock.now(session),
+        )
+
+    def application_view(self, application_id: str, token: str | None, include: set[str]) -> dict[str, Any]:
+        """GET /applications/{id}: `application_by_token` then `application_dict`, read in one statement without
+        the ORM (a detached copy of the row; nothing writes)."""
+
+        def load() -> Application | None:
+            row = self.rt.store.fetch_one(_APPLICATION_VIEW, application_id=application_id)
+            if row is None:
+                return None
+            values = dict(zip(_APPLICATION_COLUMNS, row, strict=True))
+            for name in _APPLICATION_JSON:  # SQLite returns JSON as text; PostgreSQL's driver decodes it
+                if isinstance(values[name], str):
+                    values[name] = json.loads(values[name])
+            return Application(**values)
+
+        app = self._by_token(
+            application_id,
+            token,
+            load=load,
+            token_known=lambda: self.rt.store.fetch_one(_APPLICATION_TOKEN, token=token) is not None,
+            now=self.rt.clock.now,
+        )
+        return self.application_dict(app, include)
+
+    def _by_token(
+        self,
+        application_id: str,
+        token: str | None,
+        *,
+        load: Callable[[], Application | None],
+        token_known: Callable[[], bool],
+        now: Callable[[], float],
+    ) -> Application:
         if not token:
             raise p.unauthorized("X-Application-Token header is required for this operation")
-        app = locked_get(session, Application, application_id) if len(application_id) <= 64 else None
+        app = load() if len(application_id) <= 64 else None
         if app is None:
-            if session.scalar(select(Application.id).where(Application.token == token)) is None:
+            if not token_known():
                 raise p.unauthorized("Invalid application token")
             raise p.not_found("Application")
         if app.token != token:
             raise p.unauthorized("Invalid application token for this application")
-        if self.rt.clock.now(session) >= app.expires_at:
+        if now() >= app.expires_at:
             raise p.unauthorized("Application token expired")
         return app
 
@@ -209,7 +256,7 @@ class Applications:
             out["submitted_at"] = iso(app.submitted_at)
         return out
 
-    def application_dict(self, session: Session, app: Application, include: set[str]) -> dict[str, Any]:
+    def application_dict(self, app: Application, include: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "application_id": app.id,
             "application_type": app.application_type,

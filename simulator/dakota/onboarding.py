@@ -554,7 +554,7 @@ class Onboarding:
         )
         after = self.customer_object(session, customer)
         self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
-        return self.apps.application_dict(session, app, {"all"})
+        return self.apps.application_dict(app, {"all"})
 
     # ------------------------------------------------------------------ review
     def simulate(self, session: Session, key: ApiKey, body: Any) -> dict[str, Any]:

@@ -63,15 +63,13 @@ def get_application(application_id: str) -> Response:
             f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}",
             "include",
         )
-    with sb.rt.store.read() as session:
-        token = request.headers.get("X-Application-Token")
-        if not token and request.headers.get("x-api-key"):
-            raise p.DakotaProblem(
-                403,
-                "This operation authenticates with X-Application-Token (see the customer's application_url)",
-            )
-        app = sb.applications.application_by_token(session, application_id, token)
-        return ok(sb.applications.application_dict(session, app, include))
+    token = request.headers.get("X-Application-Token")
+    if not token and request.headers.get("x-api-key"):
+        raise p.DakotaProblem(
+            403,
+            "This operation authenticates with X-Application-Token (see the customer's application_url)",
+        )
+    return ok(sb.applications.application_view(application_id, token, include))
 
 
 # ---------------------------------------------------------------------- customers and Step 3

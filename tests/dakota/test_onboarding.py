@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 
 from simulator.sumsub.profiles import fake_image
 from tests.conftest import ADMIN_KEY, OTHER_ORG_KEY, VIEWER_KEY, Kit
@@ -1079,3 +1080,23 @@ def test_get_customer_matches_the_customer_list_in_every_state(kit: Kit) -> None
     for customer_id in ids:
         assert customer(kit, customer_id) == listed[customer_id]
     assert {listed[i]["kyc_status"] for i in ids} >= {"pending", "approved", "rejected"}
+
+
+def test_get_application_matches_the_orm_read_in_every_state(kit: Kit, app: Flask) -> None:
+    """GET /applications/{id} reads one row without the ORM; the ORM read of the same row gives the same object."""
+    sb = app.extensions["kyc_sandbox"]
+    pending = imported(kit)
+    attested = imported(kit)
+    attested.attest_all()
+    approved = imported(kit)
+    approved.submitted()
+    assert simulate(kit, approved.application_id, "kyc_approve").status_code == 200
+    by_hand = manual(kit, "Grace Hopper")
+    for ob in (pending, attested, approved, by_hand):
+        for include in ({"all"}, {"entities", "validation"}, set()):
+            view = sb.applications.application_view(ob.application_id, ob.token, include)
+            with sb.rt.store.read() as session:
+                orm = sb.applications.application_by_token(session, ob.application_id, ob.token)
+                assert view == sb.applications.application_dict(orm, include)
+    assert approved.get()["application_decision"] == "approved"
+    assert attested.get(include="attestations")["attestations"]
