@@ -85,35 +85,36 @@ def insert_rows(session: Session, table: Table, rows: dict[str, Any] | list[dict
     batch = rows if isinstance(rows, list) else [rows]
     if not batch:
         return
-    buffer: list[tuple[Table, list[dict[str, Any]]]] | None = session.info.get(_DEFERRED)
-    if buffer is None:
+    stack: list[list[tuple[Table, list[dict[str, Any]]]]] | None = session.info.get(_DEFERRED)
+    if not stack:
         session.connection().execute(_insert(table), batch)
     else:
-        buffer.append((table, batch))
+        stack[-1].append((table, batch))
 
 
 def deferred_values(session: Session, table: Table, column: str) -> set[Any]:
-    """Values of `column` in rows of `table` waiting in `deferred_inserts` (to keep generated keys unique)."""
-    buffer: list[tuple[Table, list[dict[str, Any]]]] = session.info.get(_DEFERRED) or []
-    return {r[column] for t, batch in buffer if t is table for r in batch}
+    """Values of `column` in rows of `table` waiting in any enclosing `deferred_inserts` (to keep generated keys
+    unique before they reach the database)."""
+    stack: list[list[tuple[Table, list[dict[str, Any]]]]] = session.info.get(_DEFERRED) or []
+    return {r[column] for buffer in stack for t, batch in buffer if t is table for r in batch}
 
 
 @contextmanager
 def deferred_inserts(session: Session) -> Iterator[None]:
     """`insert_rows` inside waits, then runs as one executemany per table, in first-use order (parents first),
-    when the block ends without an exception. An exception discards the waiting rows."""
-    outer = session.info.get(_DEFERRED)
+    when the block ends without an exception; nested, its rows join the enclosing block's instead. An exception
+    discards the block's waiting rows."""
+    stack: list[list[tuple[Table, list[dict[str, Any]]]]] = session.info.setdefault(_DEFERRED, [])
     mine: list[tuple[Table, list[dict[str, Any]]]] = []
-    session.info[_DEFERRED] = mine
+    stack.append(mine)
     try:
         yield
     finally:
-        if outer is None:
+        stack.pop()
+        if not stack:
             session.info.pop(_DEFERRED, None)
-        else:
-            session.info[_DEFERRED] = outer
-    if outer is not None:  # nested (a row in its savepoint): its rows join the enclosing block's
-        outer.extend(mine)
+    if stack:  # nested (a row in its savepoint): its rows join the enclosing block's
+        stack[-1].extend(mine)
         return
     tables: dict[Table, list[dict[str, Any]]] = {}
     for table, batch in mine:

@@ -159,7 +159,6 @@ _SPEND = (
         redeemed_applicant_id=bindparam("p_applicant"),
     )
 )
-_TAKEN_IMAGE_IDS = select(_DOCS.c.image_id).where(_DOCS.c.image_id.in_(bindparam("p_ids", expanding=True)))
 _APPLICANT_DOC_METAS = select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindparam("p_applicant"))
 _IMAGE_ID_TAKEN = select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id"))
 _INSERT_APPLICANT = insert(_APPLICANTS)
@@ -799,7 +798,7 @@ class SumsubService:
                 image_id = self.rt.ids.image_id()
             ids.append(image_id)
         while ids:
-            taken = set(conn.execute(_TAKEN_IMAGE_IDS, {"p_ids": ids}).scalars()) | (pending & set(ids))
+            taken = _taken_image_ids(conn, ids) | (pending & set(ids))
             if not taken:
                 break
             for i, old in enumerate(ids):
@@ -893,6 +892,14 @@ class SumsubService:
         first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
         self._notify(session, new, first, reuse_scope=scope)
         return new, docs
+
+
+def _taken_image_ids(conn: Connection, ids: list[int]) -> set[int]:
+    """Which of `ids` a stored document has. Plain SQL for the driver (a bulk import asks once per row; an
+    expanding IN would be compiled and cache-keyed each time)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"SELECT image_id FROM {_DOCS.name} WHERE image_id IN ({', '.join([mark] * len(ids))})"
+    return {row[0] for row in conn.exec_driver_sql(sql, tuple(ids))}
 
 
 def _token_jti(token: str) -> str:
