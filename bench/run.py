@@ -4,11 +4,12 @@ Measured (every server is a fresh `kyc-sandbox serve` subprocess on a free port 
 or the PostgreSQL database given by --database-url):
 
 - end-to-end flow latency: donor + share token (control plane, or four signed Sumsub calls), bulk import of that one
-  token, GET /customers/{id}, GET /applications/{id}: median and p99 over sequential runs;
+  token, GET /customers/{id}, GET /applications/{id}: median and p99 over sequential runs, on one keep-alive
+  http.client connection (as the GET latency), and the same flow through `requests` for comparison;
 - bulk import of 100 tokens (median of several runs);
 - sustained import throughput (tokens/s) with 1 and N workers, several clients importing batches concurrently;
 - GET /customers/{id} throughput with keep-alive, from a small multi-process load generator (pure Python, an event
-  loop per process; see `load`), with its latency median/p99;
+  loop per process; see `load`), with its latency median/p99: the median of rounds alternating with the baseline;
 - cold start (process spawn -> first 200 from /_sandbox/health) and reset (POST /_sandbox/reset);
 - the same figures for a trivial Flask endpoint (`GET /ping` -> `ok`, bench/baseline.py) served by the same
   gunicorn configuration, and the ratio.
@@ -73,6 +74,7 @@ class Plan:
     sustained_batches: int = 3
     sustained_batch_size: int = 25
     get_seconds: float = 3.0
+    get_rounds: int = 3  # GET throughput: rounds alternating sandbox and baseline, the median round of each
     get_processes: int = 2
     get_connections: int = 8
     latency_samples: int = 300
@@ -87,6 +89,7 @@ class Plan:
             reset_runs=3,
             sustained_batches=1,
             get_seconds=1.5,
+            get_rounds=1,
             latency_samples=100,
         )
 
@@ -663,6 +666,25 @@ def load(
     }
 
 
+def load_pair(
+    sandbox: tuple[int, str, dict[str, str]], baseline: tuple[int, str, dict[str, str]], plan: Plan
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """GET throughput of the sandbox and the baseline in alternating rounds, so both see the same machine (a
+    shared 2-core VM drifts by tens of percent over a minute); each side's median round, with every round's rps."""
+    args = (plan.get_seconds, plan.get_processes, plan.get_connections)
+    sb_rounds: list[dict[str, Any]] = []
+    base_rounds: list[dict[str, Any]] = []
+    for _ in range(plan.get_rounds):
+        sb_rounds.append(load(*sandbox, *args))
+        base_rounds.append(load(*baseline, *args))
+
+    def median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+        ordered = sorted(rounds, key=lambda r: float(r["rps"]))
+        return {**ordered[len(ordered) // 2], "rounds_rps": [round(r["rps"]) for r in rounds]}
+
+    return median_round(sb_rounds), median_round(base_rounds)
+
+
 def wrk(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> float | None:
     """Requests/s from Debian's `wrk`, when it is installed (only for comparing the load generators)."""
     from shutil import which
@@ -705,7 +727,9 @@ def run(plan: Plan, workers: int, database_url: str | None, use_wrk: bool, say: 
         "store": "postgresql" if database_url else "sqlite (file, WAL)",
         "workers": workers,
         "load_average_at_start": round(os.getloadavg()[0], 2),
-        "get_load": f"{plan.get_processes} processes x {plan.get_connections} keep-alive connections",
+        "get_load": f"{plan.get_processes} processes x {plan.get_connections} keep-alive connections, "
+        f"median of {plan.get_rounds} {plan.get_seconds:g} s round{'s' if plan.get_rounds > 1 else ''} "
+        "alternating with the baseline",
     }
     servers = Servers(database_url)
     try:
@@ -740,9 +764,9 @@ def run(plan: Plan, workers: int, database_url: str | None, use_wrk: bool, say: 
         res.sandbox["get_latency_median_ms"], res.sandbox["get_latency_p99_ms"] = lat["median_ms"], lat["p99_ms"]
         lat = sequential_latency(baseline.base_url, "/ping", {}, plan.latency_samples)
         res.baseline["get_latency_median_ms"], res.baseline["get_latency_p99_ms"] = lat["median_ms"], lat["p99_ms"]
-        args = (plan.get_seconds, plan.get_processes, plan.get_connections)
-        res.sandbox[f"get_w{workers}"] = load(sandbox.port, get_path, get_headers, *args)
-        res.baseline[f"get_w{workers}"] = load(baseline.port, "/ping", {}, *args)
+        res.sandbox[f"get_w{workers}"], res.baseline[f"get_w{workers}"] = load_pair(
+            (sandbox.port, get_path, get_headers), (baseline.port, "/ping", {}), plan
+        )
         if use_wrk:
             res.sandbox[f"wrk_w{workers}_rps"] = wrk(
                 sandbox.port, get_path, get_headers, plan.get_seconds, plan.get_processes * plan.get_connections
@@ -764,10 +788,11 @@ def run(plan: Plan, workers: int, database_url: str | None, use_wrk: bool, say: 
             one_creds = credentials(one.base_url)
             res.sandbox["sustained_w1"] = measure_sustained(one.base_url, one_creds, plan)
             cid = sample_customer(one.base_url, one_creds)
-            res.sandbox["get_w1"] = load(one.port, f"/customers/{cid}", {"x-api-key": one_creds.admin_key}, *args)
-            servers.stop(one)
             one_base = servers.baseline(1)
-            res.baseline["get_w1"] = load(one_base.port, "/ping", {}, *args)
+            res.sandbox["get_w1"], res.baseline["get_w1"] = load_pair(
+                (one.port, f"/customers/{cid}", {"x-api-key": one_creds.admin_key}), (one_base.port, "/ping", {}), plan
+            )
+            servers.stop(one)
             servers.stop(one_base)
     finally:
         servers.close()
