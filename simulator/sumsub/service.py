@@ -640,7 +640,7 @@ class SumsubService:
             raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
         # Core reads and writes below see the database, not the session: pending rows go first (as autoflush).
         session.flush()
-        conn = session.connection()
+        conn = session.connection()  # inside a bulk-import row, this opens the row's SAVEPOINT
         rows = conn.execute(_TOKEN_READ, {"p_token": token}).all()
         row = rows[0] if rows else None
         if row is None:
@@ -899,6 +899,9 @@ def _taken_image_ids(conn: Connection, ids: list[int]) -> set[int]:
     expanding IN would be compiled and cache-keyed each time)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"SELECT image_id FROM {_DOCS.name} WHERE image_id IN ({', '.join([mark] * len(ids))})"
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and raw is not None:  # straight to sqlite3, on this transaction's connection
+        return {row[0] for row in raw.execute(sql, ids)}
     return {row[0] for row in conn.exec_driver_sql(sql, tuple(ids))}
 
 

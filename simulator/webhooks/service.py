@@ -54,7 +54,6 @@ _ANY_DUE = FastQuery(
 )
 _EVENTS = cast(Table, DakotaEvent.__table__)
 _OUTBOX = cast(Table, OutboxItem.__table__)
-_EVENT_COLUMNS = ("id", "organization_id", "type", "created", "envelope", "simulation_id", "replay_count", "seq")
 MAX_REPLAYS = 10
 KEY_STATE = "webhook_signing_key"
 EVENT_TYPES = (
@@ -140,7 +139,7 @@ class Webhooks:
         obj: dict[str, Any],
         previous: dict[str, Any] | None = None,
         simulation_id: str | None = None,
-    ) -> DakotaEvent:
+    ) -> None:
         """Record the event and queue a delivery to every target that wants it (same transaction)."""
         now = self.rt.clock.now(session)
         req = current_request.get()
@@ -166,26 +165,23 @@ class Webhooks:
                 or 0
             )
         seqs[organization_id] += 1
-        event = DakotaEvent(
-            id=event_id,
-            organization_id=organization_id,
-            type=event_type,
-            created=now,
-            envelope=envelope,
-            simulation_id=simulation_id,
-            replay_count=0,
-            seq=seqs[organization_id],
-        )
+        row = {
+            "id": event_id,
+            "organization_id": organization_id,
+            "type": event_type,
+            "created": now,
+            "envelope": envelope,
+            "simulation_id": simulation_id,
+            "replay_count": 0,
+            "seq": seqs[organization_id],
+        }
         # Core INSERTs (the event and its outbox items are never read back in this transaction): the ORM's unit
-        # of work cost more than the rows themselves. The returned event is not attached to the session.
-        insert_rows(session, _EVENTS, {c: getattr(event, c) for c in _EVENT_COLUMNS})
-        items = [
-            self._outbox_row(event, target, now, replay=False)
-            for target in self._targets(session, organization_id)
-            if target.wants(event_type)
-        ]
-        insert_rows(session, _OUTBOX, items)
-        return event
+        # of work cost more than the rows themselves.
+        insert_rows(session, _EVENTS, row)
+        targets = [t for t in self._targets(session, organization_id) if t.wants(event_type)]
+        if targets:
+            event = DakotaEvent(**row)  # what the outbox rows are built from; not attached to the session
+            insert_rows(session, _OUTBOX, [self._outbox_row(event, t, now, replay=False) for t in targets])
 
     @staticmethod
     def _targets(session: Session, organization_id: str) -> list[WebhookTarget]:
