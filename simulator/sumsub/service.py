@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
@@ -163,6 +164,11 @@ _APPLICANT_DOC_METAS = select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindpa
 _IMAGE_ID_TAKEN = select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id"))
 _INSERT_APPLICANT = insert(_APPLICANTS)
 _INSERT_DOCS = insert(_DOCS)
+
+
+# The last share token a transaction spent. A caller running several redemptions in one transaction without
+# savepoints (the bulk import) checks it: a failure after the spend must fail the whole transaction.
+SPENT_TOKEN = "sumsub_spent_token"
 
 
 def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
@@ -629,12 +635,14 @@ class SumsubService:
         user_id: str | None = None,
         rechecks: bool = True,
         scope: str = "reuse",
+        before_spend: Callable[[Applicant], None] | None = None,
     ) -> Redemption:
         """Redeem a share token into the recipient's workspace: a new applicant with the donor's data.
 
         Order: token validity (401s), scope, single use, expiry; then with `rechecks` (the reuse endpoint, and
         Dakota's import) the donor must be approved and active and hold a document type the level accepts
-        (10513). Nothing is written unless every check passes; the token is spent by a conditional UPDATE.
+        (10513), then `before_spend(donor)` may refuse. Nothing is written unless every check passes; the token is
+        spent by a conditional UPDATE, and what follows it raises no expected error.
         """
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH or "\x00" in token:
             raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
@@ -687,6 +695,8 @@ class SumsubService:
         plan = self._plan_copy([_DonorDoc._make(r[_DOCS_AT:]) for r in rows if r[_DOCS_AT] is not None], donor, level)
         if rechecks and plan.incompatible:
             raise ShareTokenError("incompatible", e.reuse_error(10513, f"Not Reusable KYC for level: {level.name}"))
+        if before_spend is not None:
+            before_spend(donor)  # the caller's last refusal, while nothing is written yet
         # The new applicant's review and id are drawn first (in this order, as always: seeded ids stay the same),
         # so spending the token and naming what it produced is one conditional UPDATE.
         review = self._new_review(level.name, now)
@@ -696,6 +706,7 @@ class SumsubService:
         )
         if getattr(spent, "rowcount", 0) != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
+        session.info[SPENT_TOKEN] = token  # from here on this redemption has written: see SPENT_TOKEN
         # A ShareToken object this session already holds sees the spend (as the ORM UPDATE's synchronisation did).
         held = session.identity_map.get(session.identity_key(ShareToken, token))
         if held is not None:
