@@ -208,3 +208,37 @@ def test_fault_rules_and_clock_changes_apply_in_every_worker_at_once(served: Kit
             for pid, http in sessions.items():
                 after = http.get(f"{base}/_sandbox/health", timeout=10).json()["clock"]["epoch"]
                 assert after - before[pid] >= 3600, f"worker {pid} still on the old clock"
+
+
+def test_webhook_targets_changed_in_one_worker_route_events_in_every_worker(served: Kit) -> None:
+    """Workers keep each organisation's webhook routing until a target changes anywhere."""
+    base = served.base_url
+    sessions = list(_one_session_per_worker(base).values())
+
+    def post(http: requests.Session, path: str, body: Any) -> requests.Response:
+        headers = {"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())}
+        return http.post(f"{base}{path}", json=body, headers=headers, timeout=10)
+
+    def import_through(http: requests.Session) -> None:
+        row = post(http, "/customers/bulk-import-sumsub-tokens", {"tokens": [served.token()]}).json()["results"][0]
+        assert row["success"], row
+
+    def queued() -> int:
+        """Dakota deliveries queued so far, whatever became of them."""
+        items = served.http.get(f"{base}/_sandbox/webhooks/outbox", params={"kind": "dakota"}, timeout=10).json()
+        return len(items["items"])
+
+    for http in sessions:  # every worker has routed (and kept) "no targets"
+        import_through(http)
+    assert queued() == 0
+    setter, other = sessions
+    target = post(setter, "/webhooks/targets", {"url": "http://127.0.0.1:9/hook", "global": True})
+    assert target.status_code == 201, target.text
+    import_through(other)
+    assert queued() == 1  # the other worker routed its customer.created to the new target at once
+    deleted = other.delete(
+        f"{base}/webhooks/targets/{target.json()['id']}", headers={"x-api-key": ADMIN_KEY}, timeout=10
+    )
+    assert deleted.status_code in (200, 204), deleted.text
+    import_through(setter)
+    assert queued() == 1  # and the first worker stopped routing to it at once

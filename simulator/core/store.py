@@ -12,7 +12,7 @@ import mmap
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -25,6 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 _M = TypeVar("_M")
+_T = TypeVar("_T")
 
 
 class Base(DeclarativeBase):
@@ -219,6 +220,7 @@ class Store:
         self._sqlite_path: str | None = None
         self._readers = threading.local()  # per-thread read-only connections to a SQLite file (`fetch_one`)
         self._state_cache: dict[str, tuple[bytes, dict[str, Any] | None]] = {}
+        self._cache: dict[str, tuple[bytes, Any]] = {}
         if self.is_sqlite:
             path = _sqlite_file(url)
             memory = path is None or path == ":memory:"
@@ -378,6 +380,21 @@ class Store:
             for k, v in out.items():
                 self._state_cache[k] = (token, v)
         return out
+
+    def cached(self, session: Session, name: str, load: Callable[[Session], _T]) -> _T:
+        """`load(session)`, kept per process while the change signal has not moved: for rarely changed data whose
+        every change calls `mark_state_changed` (as `put_state` does). Without a signal, it loads every time."""
+        signal = self.signal
+        token = signal.token() if signal is not None else None  # before loading: a later bump means load again
+        usable = token is not None and not session.info.get(STATE_CHANGED)
+        if usable:
+            hit = self._cache.get(name)
+            if hit is not None and hit[0] == token:
+                return cast(_T, hit[1])
+        value = load(session)
+        if usable and token is not None:
+            self._cache[name] = (token, value)
+        return value
 
     def put_state(self, session: Session, key: str, value: dict[str, Any]) -> None:
         mark_state_changed(session)

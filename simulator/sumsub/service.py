@@ -460,8 +460,10 @@ class SumsubService:
                 error_name="doc-type-not-in-req-docs",
             )
         digest = hashlib.sha256(content).hexdigest()
-        # Core reads (only the stored metadata, not every image's bytes) see the database: pending rows go first.
-        session.flush()
+        # Core reads (only the stored metadata, not every image's bytes) see the database: pending new rows go
+        # first. Pending changes to existing rows (this applicant's steps) cannot matter to them: they wait.
+        if session.new:
+            session.flush()
         conn = session.connection()
         for (meta,) in conn.execute(_APPLICANT_DOC_METAS, {"p_applicant": a.id}):
             if meta.get("sha256") == digest:
@@ -613,15 +615,23 @@ class SumsubService:
             raise e.reuse_error(10501, f"Client '{for_client_id}' is not in your partners list")
         now = self.rt.clock.now(session)
         token = self.rt.ids.share_token(self.rt.settings.resolved_base_url)
-        row = ShareToken(
-            token=token,
-            donor_client_id=client.client_id,
-            applicant_id=a.id,
-            for_client_id=for_client_id,
-            ttl_seconds=ttl,
-            created_at=now,
-            expires_at=now + ttl,
-        )
+        values = {
+            "token": token,
+            "donor_client_id": client.client_id,
+            "applicant_id": a.id,
+            "for_client_id": for_client_id,
+            "ttl_seconds": ttl,
+            "created_at": now,
+            "expires_at": now + ttl,
+            "redeemed_at": None,
+            "redeemed_by": None,
+            "redeemed_applicant_id": None,
+        }
+        # A Core INSERT now (the unit of work cost more than the row), then the object joins the session as the
+        # persistent row it is.
+        insert_rows(session, _TOKENS, values)
+        row = ShareToken(**values)
+        make_transient_to_detached(row)
         session.add(row)
         return {"token": token, "forClientId": for_client_id}, row
 

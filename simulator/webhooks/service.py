@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -26,7 +26,7 @@ from simulator.core.clock import iso, sumsub_datetime
 from simulator.core.context import current_request
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, insert_rows, lock_rows
+from simulator.core.store import FastQuery, insert_rows, lock_rows, mark_state_changed
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
@@ -66,6 +66,18 @@ EVENT_TYPES = (
     "customer.kyb_application.submitted",
     "recipient.created",
 )
+
+
+class TargetRoute(NamedTuple):
+    """What routing an event needs of a webhook target (an immutable copy, safe to keep between transactions)."""
+
+    id: str
+    url: str
+    global_: bool
+    event_types: tuple[str, ...]
+
+    def wants(self, event_type: str) -> bool:
+        return self.global_ or event_type in self.event_types
 
 
 @dataclass(frozen=True)
@@ -183,19 +195,26 @@ class Webhooks:
             event = DakotaEvent(**row)  # what the outbox rows are built from; not attached to the session
             insert_rows(session, _OUTBOX, [self._outbox_row(event, t, now, replay=False) for t in targets])
 
-    @staticmethod
-    def _targets(session: Session, organization_id: str) -> list[WebhookTarget]:
-        """The organisation's webhook targets; a caller that sets `session.info[TARGETS_CACHE] = {}` (the bulk
-        import, which creates no targets) has them read once per transaction."""
-        cache: dict[str, list[WebhookTarget]] | None = session.info.get(TARGETS_CACHE)
+    def _targets(self, session: Session, organization_id: str) -> list[TargetRoute]:
+        """Where the organisation's events go. Kept per process until a target changes (every change moves the
+        store's change signal; without one, as on PostgreSQL, a caller that sets `session.info[TARGETS_CACHE] = {}`
+        (the bulk import, which creates no targets) has them read once per transaction)."""
+        cache: dict[str, list[TargetRoute]] | None = session.info.get(TARGETS_CACHE)
         if cache is not None and organization_id in cache:
             return cache[organization_id]
-        targets = list(session.scalars(select(WebhookTarget).where(WebhookTarget.organization_id == organization_id)))
+
+        def load(s: Session) -> list[TargetRoute]:
+            q = select(WebhookTarget).where(WebhookTarget.organization_id == organization_id)
+            return [TargetRoute(t.id, t.url, bool(t.global_), tuple(t.event_types or ())) for t in s.scalars(q)]
+
+        targets = self.rt.store.cached(session, f"webhook_targets:{organization_id}", load)
         if cache is not None:
             cache[organization_id] = targets
         return targets
 
-    def _outbox_row(self, event: DakotaEvent, target: WebhookTarget, now: float, *, replay: bool) -> dict[str, Any]:
+    def _outbox_row(
+        self, event: DakotaEvent, target: WebhookTarget | TargetRoute, now: float, *, replay: bool
+    ) -> dict[str, Any]:
         return self._outbox_fields(
             kind="dakota",
             owner=event.organization_id,
@@ -446,6 +465,7 @@ class Webhooks:
         )
         session.add(target)
         session.flush()
+        mark_state_changed(session)  # workers drop their copies of the routing (see _targets)
         return target
 
     def target(self, session: Session, org: str, target_id: str) -> WebhookTarget:
@@ -466,6 +486,7 @@ class Webhooks:
         if not global_ and not types:
             raise p.invalid("event_types must list at least one event type unless global is true", "event_types")
         t.global_, t.event_types, t.url = global_, types, url
+        mark_state_changed(session)
         return t
 
     def delete_target(self, session: Session, org: str, target_id: str) -> None:
@@ -478,6 +499,7 @@ class Webhooks:
             item.status = "failed"
             item.last_error = "webhook target deleted"
         session.delete(target)
+        mark_state_changed(session)
 
     def targets(self, session: Session, org: str) -> list[WebhookTarget]:
         q = select(WebhookTarget).where(WebhookTarget.organization_id == org).order_by(WebhookTarget.id)
