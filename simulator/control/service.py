@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
+from simulator.core.store import mark_state_changed
 from simulator.dakota.models import ApiKey
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import Level, Partnership, SumsubClient
@@ -125,6 +126,7 @@ def configure_sumsub_webhook(session: Session, rt: Runtime, body: dict[str, Any]
     client.webhook_url = url
     client.webhook_secret = secret or client.webhook_secret or rt.ids.secret(32)
     client.webhook_alg = alg
+    mark_state_changed(session)  # workers keep clients for reading (SumsubService.client_ref)
     return {"client_id": client.client_id, "url": url, "secret": client.webhook_secret, "alg": alg}
 
 

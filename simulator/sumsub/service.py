@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -184,6 +184,15 @@ def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
     return row
 
 
+def _copy_of(row: _Row | None) -> _Row | None:
+    """A copy of a loaded row that belongs to no session, so it can be kept between transactions (a rollback
+    expires the objects of its session, and an expired object outside one cannot load again)."""
+    if row is None:
+        return None
+    values = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+    return type(row)(**values)
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -269,12 +278,16 @@ class SumsubService:
         return client
 
     def client_ref(self, session: Session, client_id: str) -> SumsubClient | None:
-        """A Sumsub client, read once per transaction (for per-row lookups of a bulk import)."""
-        return _ref(session, SumsubClient, client_id)
+        """A Sumsub client for reading only (the bulk import's recipient): kept per process until the change
+        signal moves (configuring a client's webhook moves it); never change the object returned."""
+        return self.rt.store.cached(
+            session, f"sumsub_client:{client_id}", lambda s: _copy_of(_ref(s, SumsubClient, client_id))
+        )
 
     # ------------------------------------------------------------------ levels
     def level(self, session: Session, name: str) -> Level:
-        lvl = _ref(session, Level, name)
+        """A level (seed data, never changed at run time): kept per process until the change signal moves."""
+        lvl = self.rt.store.cached(session, f"sumsub_level:{name}", lambda s: _copy_of(_ref(s, Level, name)))
         if lvl is None:
             raise e.bad_request(f"Level '{name}' not found")
         return lvl
