@@ -8,6 +8,7 @@ the application swapped, so workers, worker class, threads, keep-alive and loggi
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from flask import Flask
@@ -24,8 +25,8 @@ def trivial_app() -> Flask:
         return "ok"
 
     @app.get("/_sandbox/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "pid": os.getpid()}  # which worker holds a connection, as the sandbox says
 
     return app
 

@@ -553,12 +553,13 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 class _Conn:
     """One keep-alive connection of the load generator: one request in flight at a time."""
 
-    def __init__(self, port: int, request: bytes) -> None:
+    def __init__(self, port: int, request: bytes, sock: socket.socket | None = None) -> None:
         self.port = port
         self.request = request
         self.buf = b""
         self.sent_at = 0.0
-        self.sock = self._connect()
+        self.sock = sock if sock is not None else self._connect()
+        self.sock.setblocking(False)
 
     def _connect(self) -> socket.socket:
         sock = socket.create_connection((HOST, self.port), timeout=5)
@@ -589,9 +590,42 @@ class _Conn:
         return int(head[9:12])
 
 
-def _load_process(port: int, request: bytes, connections: int, start: float, stop: float, out: Any) -> None:
+def balanced_sockets(port: int, count: int, workers: int, attempts: int = 400) -> list[socket.socket]:
+    """`count` keep-alive connections spread evenly over the server's `workers` processes.
+
+    Gunicorn's workers take turns accepting from one listening socket, and one worker often takes every
+    connection of a burst (16 of 16 in half the tries on this machine), which halves a 2-worker figure at random.
+    Each connection asks `/_sandbox/health` which worker holds it (`pid`); extras are closed and replaced.
+    """
+    quota = -(-count // workers)
+    kept: dict[int, list[socket.socket]] = {}
+    for _ in range(attempts):
+        if sum(len(v) for v in kept.values()) >= count:
+            break
+        sock = socket.create_connection((HOST, port), timeout=5)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(f"GET /_sandbox/health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
+        buf = b""
+        while True:
+            buf += sock.recv(65536)
+            end = buf.find(b"\r\n\r\n")
+            match = _CONTENT_LENGTH.search(buf[:end]) if end >= 0 else None
+            if match and len(buf) >= end + 4 + int(match.group(1)):
+                break
+        pid = int(json.loads(buf[end + 4 :])["pid"])
+        if len(kept.setdefault(pid, [])) < quota:
+            kept[pid].append(sock)
+        else:
+            sock.close()
+    socks = [sk for group in kept.values() for sk in group]
+    if len(socks) < count:
+        raise BenchError(f"could not spread {count} connections over {workers} workers: {len(socks)} kept")
+    return socks[:count]
+
+
+def _load_process(port: int, request: bytes, socks: list[socket.socket], start: float, stop: float, out: Any) -> None:
     sel = selectors.DefaultSelector()
-    conns = [_Conn(port, request) for _ in range(connections)]
+    conns = [_Conn(port, request, sk) for sk in socks]
     for c in conns:
         sel.register(c.sock, selectors.EVENT_READ, c)
     ok = bad = 0
@@ -635,7 +669,13 @@ def _load_process(port: int, request: bytes, connections: int, start: float, sto
 
 
 def load(
-    port: int, path: str, headers: dict[str, str], seconds: float, processes: int, connections: int
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    seconds: float,
+    processes: int,
+    connections: int,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """GET `path` as fast as possible for `seconds` from `processes` x `connections` keep-alive connections.
 
@@ -648,12 +688,18 @@ def load(
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     start = time.time() + 0.5
+    socks = balanced_sockets(port, processes * connections, workers)
     procs = [
-        ctx.Process(target=_load_process, args=(port, request, connections, start, start + seconds, out))
-        for _ in range(processes)
+        ctx.Process(
+            target=_load_process,
+            args=(port, request, socks[i * connections : (i + 1) * connections], start, start + seconds, out),
+        )
+        for i in range(processes)
     ]
     for p in procs:
         p.start()
+    for sk in socks:  # the children have their own copies
+        sk.close()
     results = [out.get(timeout=seconds + 60) for _ in procs]
     for p in procs:
         p.join(10)
@@ -670,11 +716,15 @@ def load(
 
 
 def load_pair(
-    sandbox: tuple[int, str, dict[str, str]], baseline: tuple[int, str, dict[str, str]], plan: Plan
+    sandbox: tuple[int, str, dict[str, str]],
+    baseline: tuple[int, str, dict[str, str]],
+    plan: Plan,
+    workers: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """GET throughput of the sandbox and the baseline in alternating rounds, so both see the same machine (a
-    shared 2-core VM drifts by tens of percent over a minute); each side's median round, with every round's rps."""
-    args = (plan.get_seconds, plan.get_processes, plan.get_connections)
+    shared 2-core VM drifts by tens of percent over a minute); each side's median round, with every round's rps.
+    The connections are spread evenly over the `workers` processes of each (see `balanced_sockets`)."""
+    args = (plan.get_seconds, plan.get_processes, plan.get_connections, workers)
     sb_rounds: list[dict[str, Any]] = []
     base_rounds: list[dict[str, Any]] = []
     for _ in range(plan.get_rounds):
@@ -768,7 +818,7 @@ def run(plan: Plan, workers: int, database_url: str | None, use_wrk: bool, say: 
         lat = sequential_latency(baseline.base_url, "/ping", {}, plan.latency_samples)
         res.baseline["get_latency_median_ms"], res.baseline["get_latency_p99_ms"] = lat["median_ms"], lat["p99_ms"]
         res.sandbox[f"get_w{workers}"], res.baseline[f"get_w{workers}"] = load_pair(
-            (sandbox.port, get_path, get_headers), (baseline.port, "/ping", {}), plan
+            (sandbox.port, get_path, get_headers), (baseline.port, "/ping", {}), plan, workers
         )
         if use_wrk:
             res.sandbox[f"wrk_w{workers}_rps"] = wrk(
@@ -793,7 +843,10 @@ def run(plan: Plan, workers: int, database_url: str | None, use_wrk: bool, say: 
             cid = sample_customer(one.base_url, one_creds)
             one_base = servers.baseline(1)
             res.sandbox["get_w1"], res.baseline["get_w1"] = load_pair(
-                (one.port, f"/customers/{cid}", {"x-api-key": one_creds.admin_key}), (one_base.port, "/ping", {}), plan
+                (one.port, f"/customers/{cid}", {"x-api-key": one_creds.admin_key}),
+                (one_base.port, "/ping", {}),
+                plan,
+                1,
             )
             servers.stop(one)
             servers.stop(one_base)
