@@ -10,13 +10,34 @@ import click
 from rich.console import Console
 
 from simulator import __version__
-from simulator.harness.contract_cli import contract
 from simulator.settings import Settings
 
 console = Console()
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """The harness's command groups are imported when one is used: `serve` starts without them (cold start)."""
+
+    LAZY = {
+        "contract": ("simulator.harness.contract_cli", "contract"),
+        "fixtures": ("simulator.harness.commands", "fixtures_command"),
+        "scenario": ("simulator.harness.commands", "scenario_group"),
+        "webhooks": ("simulator.harness.listen", "webhooks_group"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="kyc-sandbox")
 def main() -> None:
     """kyc-sandbox: a local Sumsub Reusable KYC → Dakota sandbox, and the harness around it."""
@@ -148,17 +169,7 @@ def _split_query(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
 
 
-# The harness's commands live in their own module.
-from simulator.harness.commands import fixtures_command, scenario_group  # noqa: E402
-
-main.add_command(fixtures_command)
-main.add_command(scenario_group)
-
-main.add_command(contract)
-
-from simulator.harness.listen import webhooks_group  # noqa: E402
-
-main.add_command(webhooks_group)
+# The harness's commands (contract, fixtures, scenario, webhooks) live in their own modules: see _LazyGroup.
 
 
 if __name__ == "__main__":  # pragma: no cover
