@@ -219,7 +219,6 @@ class Store:
         self.signal: ChangeSignal | None = None
         self._sqlite_path: str | None = None
         self._readers = threading.local()  # per-thread read-only connections to a SQLite file (`fetch_one`)
-        self._state_cache: dict[str, tuple[bytes, dict[str, Any] | None]] = {}
         self._cache: dict[str, tuple[bytes, Any]] = {}
         if self.is_sqlite:
             path = _sqlite_file(url)
@@ -360,38 +359,30 @@ class Store:
         return dict(row.value) if row is not None else None
 
     def cached_state(self, session: Session | None, *keys: str) -> dict[str, dict[str, Any] | None]:
-        """State rows from this process's cache while the change signal has not moved, else from the store.
+        """State rows (`None` for a missing one) for hot paths, through `cached`. Callers must not mutate them."""
 
-        For state read on hot paths and changed rarely. Callers must not mutate what they get. Without a signal
-        (PostgreSQL) or inside a transaction that changed state, the rows are read (`session`, or a new read).
-        """
-        signal = self.signal
-        token = signal.token() if signal is not None else None  # before reading: a later bump means re-read
-        if token is not None and (session is None or not session.info.get(STATE_CHANGED)):
-            hits = {k: self._state_cache.get(k) for k in keys}
-            if all(h is not None and h[0] == token for h in hits.values()):
-                return {k: h[1] for k, h in hits.items() if h is not None}
-        if session is None:
-            with self.read() as s:
-                return self.cached_state(s, *keys)
-        rows = {r.key: r.value for r in session.scalars(select(SandboxState).where(SandboxState.key.in_(keys)))}
-        out = {k: (dict(rows[k]) if k in rows else None) for k in keys}
-        if token is not None and not session.info.get(STATE_CHANGED):
-            for k, v in out.items():
-                self._state_cache[k] = (token, v)
-        return out
+        def load(s: Session) -> dict[str, dict[str, Any] | None]:
+            rows = {r.key: r.value for r in s.scalars(select(SandboxState).where(SandboxState.key.in_(keys)))}
+            return {k: (dict(rows[k]) if k in rows else None) for k in keys}
 
-    def cached(self, session: Session, name: str, load: Callable[[Session], _T]) -> _T:
-        """`load(session)`, kept per process while the change signal has not moved: for rarely changed data whose
-        every change calls `mark_state_changed` (as `put_state` does). Without a signal, it loads every time."""
+        return self.cached(session, "sandbox_state:" + ",".join(keys), load)
+
+    def cached(self, session: Session | None, name: str, load: Callable[[Session], _T]) -> _T:
+        """`load(session)` (or in a new read transaction), kept per process while the change signal has not moved:
+        for rarely changed data whose every change calls `mark_state_changed` (as `put_state` does). Without a
+        signal (PostgreSQL), or inside a transaction that changed state, it loads every time."""
         signal = self.signal
         token = signal.token() if signal is not None else None  # before loading: a later bump means load again
-        usable = token is not None and not session.info.get(STATE_CHANGED)
+        usable = token is not None and (session is None or not session.info.get(STATE_CHANGED))
         if usable:
             hit = self._cache.get(name)
             if hit is not None and hit[0] == token:
                 return cast(_T, hit[1])
-        value = load(session)
+        if session is None:
+            with self.read() as s:
+                value = load(s)
+        else:
+            value = load(session)
         if usable and token is not None:
             self._cache[name] = (token, value)
         return value
