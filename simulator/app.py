@@ -165,7 +165,8 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         sb.dispatcher.ensure_started()  # retries fall due even when no request arrives (e.g. after a restart)
 
     # The two hooks run on every request: they read the WSGI environ and `g` once each (Flask's proxies cost a
-    # lookup per attribute) and do no store work unless a fault rule or rate limit is configured.
+    # lookup per attribute). Fault rules and rate limits come from the worker's cache (a read on PostgreSQL); the
+    # store is written only when a rule matches or a rate limit is on.
     max_bytes = settings.max_request_bytes
     background = bool(settings.background_dispatch)
     journal_on = settings.journal_size > 0
