@@ -39,13 +39,14 @@ def overlay_path() -> Path:
     return contracts_dir() / "openapi" / "overlays" / "dakota.yaml"
 
 
-def to_31(node: Any) -> Any:
-    """OpenAPI 3.0 schema keywords → 3.1 (JSON Schema 2020-12): `nullable: true` becomes a `null` type."""
+def to_31(node: Any, *, drop: tuple[str, ...] = ()) -> Any:
+    """OpenAPI 3.0 schema keywords → 3.1 (JSON Schema 2020-12): `nullable: true` becomes a `null` type. Keys in
+    `drop` are left out at every level (a validator drops 3.0's `example`/`examples`, which are not JSON Schema)."""
     if isinstance(node, list):
-        return [to_31(v) for v in node]
+        return [to_31(v, drop=drop) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: to_31(v) for k, v in node.items()}
+    out = {k: to_31(v, drop=drop) for k, v in node.items() if k not in drop}
     if out.pop("nullable", False):
         t = out.get("type")
         if isinstance(t, str):

@@ -21,6 +21,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from simulator.apispec.derive import to_31
+
 _URN = "urn:kyc-sandbox:openapi"
 _FORMATS = FormatChecker(["email", "date", "uuid"])
 
@@ -54,23 +56,6 @@ class Problem:
         return f"{self.operation} → {self.status}: {self.message} (at {self.path or '$'})"
 
 
-def _nullable_to_null(node: Any) -> Any:
-    if isinstance(node, dict):
-        out = {k: _nullable_to_null(v) for k, v in node.items() if k not in ("example", "examples")}
-        if out.pop("nullable", False):
-            t = out.get("type")
-            if isinstance(t, str):
-                out["type"] = [t, "null"]
-            if "enum" in out and None not in out["enum"]:
-                out["enum"] = [*out["enum"], None]
-            if "$ref" in out or "allOf" in out:
-                out = {"anyOf": [out, {"type": "null"}]}
-        return out
-    if isinstance(node, list):
-        return [_nullable_to_null(v) for v in node]
-    return node
-
-
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -78,7 +63,8 @@ def _escape(token: str) -> str:
 class OpenApiContract:
     def __init__(self, spec: dict[str, Any]) -> None:
         is_30 = str(spec.get("openapi", "")).startswith("3.0")
-        self.spec = _nullable_to_null(copy.deepcopy(spec)) if is_30 else copy.deepcopy(spec)
+        # to_31 builds a new tree, so the caller's spec is never shared.
+        self.spec = to_31(spec, drop=("example", "examples")) if is_30 else copy.deepcopy(spec)
         self._registry: Registry[Any] = Registry().with_resource(
             _URN, Resource.from_contents(self.spec, default_specification=DRAFT202012)
         )
