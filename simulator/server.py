@@ -43,9 +43,7 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
         from simulator.app import create_app
 
         app = create_app(self.settings, prepare=False)
-        # Everything built so far (modules, compiled contracts, table metadata) lives as long as the worker: take
-        # it out of the cyclic collector's generations, or every full collection would walk it again.
-        gc.collect()
+        # The app lives as long as the worker: out of the cyclic collector's generations with the rest (see serve).
         gc.freeze()
         return app
 
@@ -56,4 +54,9 @@ def _post_fork(_server: Any, worker: Any) -> None:
 
 
 def serve(settings: Settings, *, quiet: bool = False) -> None:
+    # Everything the master built (modules, compiled contracts, table metadata) lives as long as the workers it
+    # forks: collected once here and frozen, no worker's full collection walks it again (and the pages it sits on
+    # stay shared).
+    gc.collect()
+    gc.freeze()
     SandboxServer(settings, quiet=quiet).run()

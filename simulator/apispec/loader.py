@@ -9,12 +9,13 @@ schemathesis and the served `/openapi/<api>.json` all read. No Flask here.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from simulator.core.resources import data_dir
 
@@ -31,6 +32,8 @@ def contract_path(api: str) -> Path:
 
 
 def read_yaml(path: Path) -> Any:
+    import yaml  # only on a contract cache miss (see load_contract)
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
         return yaml.load(fh, Loader=loader)
@@ -94,12 +97,60 @@ def bundle(doc: dict[str, Any], schemas_dir: Path | None = None) -> dict[str, An
     return out
 
 
+CACHE_FORMAT = 1  # bump when bundle() changes what it produces
+
+
+def cache_dir() -> Path:
+    """Where bundled contracts are kept between processes: $KYC_SANDBOX_CACHE_DIR, else the user's cache dir."""
+    explicit = os.environ.get("KYC_SANDBOX_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kyc-sandbox"
+
+
+def _sources_digest(api: str) -> str:
+    """A hash of everything bundle() reads for `api`: its YAML and every shared schema file."""
+    h = hashlib.sha256(f"{CACHE_FORMAT}:{api}".encode())
+    for path in (contract_path(api), *schema_files()):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _store_cached(path: Path, doc: dict[str, Any]) -> None:
+    try:
+        text = json.dumps(doc, ensure_ascii=False)
+        if json.loads(text) != doc:  # YAML can hold what JSON cannot (dates, int keys): then never cache
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)  # atomic: concurrent workers each write a whole file, one wins
+    except (OSError, TypeError, ValueError):
+        pass  # a read-only or missing home only costs the YAML parse next time
+
+
 @cache
 def load_contract(api: str) -> dict[str, Any]:
-    """The bundled contract of `api` (sumsub, dakota or control); cached for the process. Do not mutate."""
+    """The bundled contract of `api` (sumsub, dakota or control); cached for the process. Do not mutate.
+
+    Parsing the YAML costs a few hundred milliseconds per process (most of a worker's start), so the bundled
+    result is also kept as JSON in `cache_dir()`, keyed by a hash of its sources: an edited contract or schema
+    file is simply a cache miss.
+    """
     if api not in APIS:
         raise KeyError(f"no contract named {api!r}; expected one of {', '.join(APIS)}")
-    return bundle(read_yaml(contract_path(api)))
+    cached = cache_dir() / f"{api}-{_sources_digest(api)}.json"
+    try:
+        with cached.open(encoding="utf-8") as fh:
+            doc: dict[str, Any] = json.load(fh)
+        return doc
+    except (OSError, ValueError):
+        pass
+    doc = bundle(read_yaml(contract_path(api)))
+    _store_cached(cached, doc)
+    return doc
 
 
 def served_document(api: str, base_url: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Serve the contracts: `GET /openapi/{sumsub,dakota,control}.json` and a self-contained docs page at `GET /docs`.
 
-Both are rendered once, when the blueprint is registered (JSON with `servers` set to the sandbox's base URL).
+Both are rendered on first use and kept for the process (JSON with `servers` set to the sandbox's base URL): a
+worker that never serves them never pays for them, which keeps cold start short.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from flask import Blueprint, Response, current_app
 
 from simulator.apispec.loader import APIS, served_document
 
-EXTENSION = "kyc_sandbox_openapi"
 METHODS = ("get", "put", "post", "patch", "delete")
 TITLES = {"sumsub": "Sumsub", "dakota": "Dakota", "control": "Control plane"}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
@@ -23,28 +23,29 @@ bp = Blueprint("apispec", __name__)
 
 
 @cache
-def rendered(base_url: str) -> dict[str, Any]:
-    """The JSON documents and the docs page for a sandbox at `base_url` (rendered once per process)."""
-    docs = {api: served_document(api, base_url) for api in APIS}
-    return {
-        "json": {api: json.dumps(doc, ensure_ascii=False, indent=1).encode() for api, doc in docs.items()},
-        "html": docs_page(docs).encode(),
-    }
+def served_documents(base_url: str) -> dict[str, dict[str, Any]]:
+    """The three contracts as served by a sandbox at `base_url` (once per process)."""
+    return {api: served_document(api, base_url) for api in APIS}
 
 
-@bp.record_once
-def _render(state: Any) -> None:
-    state.app.extensions[EXTENSION] = rendered(state.app.extensions["kyc_sandbox"].rt.settings.resolved_base_url)
+@cache
+def rendered_json(base_url: str, api: str) -> bytes:
+    return json.dumps(served_documents(base_url)[api], ensure_ascii=False, indent=1).encode()
 
 
-def _served() -> dict[str, Any]:
-    served: dict[str, Any] = current_app.extensions[EXTENSION]
-    return served
+@cache
+def rendered_html(base_url: str) -> bytes:
+    return docs_page(served_documents(base_url)).encode()
+
+
+def _base_url() -> str:
+    base: str = current_app.extensions["kyc_sandbox"].rt.settings.resolved_base_url
+    return base
 
 
 @bp.get("/openapi/<api>.json")
 def openapi_json(api: str) -> Response:
-    body = _served()["json"].get(api)
+    body = rendered_json(_base_url(), api) if api in APIS else None
     if body is None:
         resp = Response(json.dumps({"error": {"status": 404, "message": f"no contract named {api!r}"}}), 404)
         resp.mimetype = "application/json"
@@ -55,7 +56,7 @@ def openapi_json(api: str) -> Response:
 @bp.get("/docs")
 def docs() -> Response:
     return Response(
-        _served()["html"],
+        rendered_html(_base_url()),
         mimetype="text/html",
         headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
     )

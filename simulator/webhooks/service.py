@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
-import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Table, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -30,6 +29,9 @@ from simulator.core.store import FastQuery, insert_rows, lock_rows, mark_state_c
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -100,8 +102,8 @@ class Attempt:
 class Webhooks:
     def __init__(self, rt: Runtime, post: Callable[..., requests.Response] | None = None) -> None:
         self.rt = rt
-        self._http = requests.Session()
-        self._post = post or self._http.post
+        self._post_with = post
+        self._http: requests.Session | None = None
         self._key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
         # Set when this process queued something for the dispatcher (an outbox row, a due auto-approval): the
@@ -374,7 +376,18 @@ class Webhooks:
             headers["x-payload-digest-alg"] = alg
         return headers
 
+    def _post(self, url: str, **kwargs: Any) -> requests.Response:
+        if self._post_with is not None:
+            return self._post_with(url, **kwargs)
+        if self._http is None:
+            import requests  # on first delivery, not at start: the import alone is a tenth of a cold start
+
+            self._http = requests.Session()
+        return self._http.post(url, **kwargs)
+
     def deliver(self, item: OutboxItem) -> Attempt:
+        import requests
+
         body = item.body.encode("utf-8")
         status_code: int | None = None
         error: str | None = None

@@ -97,3 +97,72 @@ def test_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(app: F
                     assert f">{method.upper()}</span> <code>{path.replace('&', '&amp;')}</code>" in page, (method, path)
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+
+
+# ---------------------------------------------------------------------------------------------- the JSON cache
+def _uncached(api: str) -> dict[str, Any]:
+    from simulator.apispec.loader import bundle, contract_path, read_yaml
+
+    return bundle(read_yaml(contract_path(api)))
+
+
+def test_bundled_contracts_are_cached_as_json_keyed_by_their_sources(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("KYC_SANDBOX_CACHE_DIR", str(tmp_path))
+    load_contract.cache_clear()
+    try:
+        first = {api: load_contract(api) for api in APIS}
+        files = sorted(p.name for p in tmp_path.iterdir())
+        assert [f.split("-")[0] for f in files] == sorted(APIS)
+        for api in APIS:
+            assert first[api] == _uncached(api)
+            (cached,) = tmp_path.glob(f"{api}-*.json")
+            assert json.loads(cached.read_text(encoding="utf-8")) == first[api]
+        # A second process reads the file instead of the YAML: what it holds is what it gets.
+        (cached,) = tmp_path.glob("control-*.json")
+        doc = json.loads(cached.read_text(encoding="utf-8"))
+        doc["info"]["title"] = "read from the cache"
+        cached.write_text(json.dumps(doc), encoding="utf-8")
+        load_contract.cache_clear()
+        assert load_contract("control")["info"]["title"] == "read from the cache"
+    finally:
+        load_contract.cache_clear()
+
+
+def test_a_corrupt_cache_file_is_rebuilt_and_an_edited_source_is_a_miss(tmp_path: Any, monkeypatch: Any) -> None:
+    from simulator.apispec import loader
+
+    monkeypatch.setenv("KYC_SANDBOX_CACHE_DIR", str(tmp_path))
+    load_contract.cache_clear()
+    try:
+        load_contract("sumsub")
+        (cached,) = tmp_path.glob("sumsub-*.json")
+        cached.write_text('{"truncated": ', encoding="utf-8")
+        load_contract.cache_clear()
+        assert load_contract("sumsub") == _uncached("sumsub")
+        assert json.loads(cached.read_text(encoding="utf-8")) == _uncached("sumsub")
+
+        # An edited shared schema file changes the key, so the old file is never read for it.
+        before = loader._sources_digest("sumsub")
+        contracts = tmp_path / "contracts"
+        (contracts / "openapi").mkdir(parents=True)
+        (contracts / "schemas").mkdir()
+        (contracts / "openapi" / "sumsub.yaml").write_bytes(loader.contract_path("sumsub").read_bytes())
+        for path in schema_files():
+            (contracts / "schemas" / path.name).write_bytes(path.read_bytes())
+        monkeypatch.setattr(loader, "contracts_dir", lambda: contracts)
+        assert loader._sources_digest("sumsub") == before
+        (contracts / "schemas" / "sumsub-error.schema.json").write_text("{}", encoding="utf-8")
+        assert loader._sources_digest("sumsub") != before
+    finally:
+        load_contract.cache_clear()
+
+
+def test_an_unwritable_cache_dir_only_costs_the_parse(tmp_path: Any, monkeypatch: Any) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache dir would go", encoding="utf-8")
+    monkeypatch.setenv("KYC_SANDBOX_CACHE_DIR", str(blocker / "cache"))
+    load_contract.cache_clear()
+    try:
+        assert load_contract("dakota") == _uncached("dakota")
+    finally:
+        load_contract.cache_clear()
