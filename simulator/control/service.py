@@ -49,16 +49,27 @@ def _control_envelope() -> Iterator[None]:
         raise ControlError(err.description, status=err.status) from err
 
 
-def donor_client(session: Session, client_id: Any) -> SumsubClient:
+def donor_client(session: Session, client_id: Any, sumsub: SumsubService | None = None) -> SumsubClient:
+    """The named Sumsub client, or the first donor; with `sumsub`, the worker's read-only copy (no query)."""
     if client_id is None:
-        c = session.scalar(select(SumsubClient).where(SumsubClient.role == "donor").order_by(SumsubClient.client_id))
-    elif isinstance(client_id, str):
-        c = session.get(SumsubClient, client_id)
-    else:
+        if sumsub is not None:
+            client_id = sumsub.rt.store.cached(session, "sumsub_default_donor", _first_donor_id)
+        else:
+            client_id = _first_donor_id(session)
+        if client_id is None:
+            raise ControlError("No donor Sumsub client is configured", status=404, field="client_id")
+    if not isinstance(client_id, str):
         raise ControlError("client_id must be a string", field="client_id")
+    c = sumsub.client_ref(session, client_id) if sumsub is not None else session.get(SumsubClient, client_id)
     if c is None:
         raise ControlError(f"Unknown Sumsub client {client_id!r}", status=404, field="client_id")
     return c
+
+
+def _first_donor_id(session: Session) -> str | None:
+    return session.scalar(
+        select(SumsubClient.client_id).where(SumsubClient.role == "donor").order_by(SumsubClient.client_id)
+    )
 
 
 def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +80,7 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
     ext = body.get("external_user_id")
     if ext is not None and (not isinstance(ext, str) or not ext):
         raise ControlError("external_user_id must be a non-empty string", field="external_user_id")
-    client = donor_client(session, body.get("client_id"))
+    client = donor_client(session, body.get("client_id"), sumsub)
     with _control_envelope():
         a = create_from_profile(sumsub, session, client, profile, external_user_id=ext)
     out: dict[str, Any] = {
@@ -88,7 +99,7 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
 
 def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
     """Mint a share token as the donor would (same checks as the Sumsub endpoint)."""
-    client = donor_client(session, body.get("client_id"))
+    client = donor_client(session, body.get("client_id"), sumsub)
     for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
     with _control_envelope():
         result, row = sumsub.mint_share_token(

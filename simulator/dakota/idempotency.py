@@ -12,19 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
+from simulator.core.store import FastQuery, fetch_in, json_value
 from simulator.dakota import problems as p
 from simulator.dakota.models import IdempotencyRecord
 
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
 _INSERT = insert(_RECORDS)
-_COMPLETE = update(_RECORDS).where(
-    _RECORDS.c.api_key == bindparam("p_api_key"), _RECORDS.c.idempotency_key == bindparam("p_key")
-)
+_PK = (_RECORDS.c.api_key == bindparam("p_api_key"), _RECORDS.c.idempotency_key == bindparam("p_key"))
+_COMPLETE = update(_RECORDS).where(*_PK)
+_DELETE = delete(_RECORDS).where(*_PK)
+_TAKE_OVER = update(_RECORDS).where(*_PK, _RECORDS.c.lease_until == bindparam("p_lease"))
+_READ_COLUMNS = ("created_at", "body_sha256", "path", "method", "state", "status_code", "response", "lease_until")
+_READ = FastQuery(select(*(_RECORDS.c[name] for name in _READ_COLUMNS)).where(*_PK))
+_CREATED, _SHA, _PATH, _METHOD, _STATE, _STATUS, _RESPONSE, _LEASE = range(len(_READ_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,17 @@ class Idempotency:
         s = self.rt.settings
         now = self.rt.clock.now(session)
         wall = self.rt.clock.wall()
-        rec = session.get(IdempotencyRecord, (api_key, key))
-        if rec is not None and now - rec.created_at > s.idempotency_window_seconds:
-            session.delete(rec)
-            session.flush()
+        conn = session.connection()
+        pk = {"p_api_key": api_key, "p_key": key}
+        # Records are only ever written with Core, so a raw read inside the transaction sees all of them (an ORM
+        # get cost more than the rest of the claim).
+        rec = fetch_in(session, _READ, **pk)
+        if rec is not None and now - rec[_CREATED] > s.idempotency_window_seconds:
+            conn.execute(_DELETE, pk)
             rec = None
         if rec is None:
-            # A Core INSERT (the ORM's unit of work cost more than the row): it fails at once on a duplicate key.
-            session.connection().execute(
+            # It fails at once on a duplicate key (another transaction claimed it first).
+            conn.execute(
                 _INSERT,
                 {
                     "api_key": api_key,
@@ -107,7 +115,7 @@ class Idempotency:
                 },
             )
             return None
-        if rec.body_sha256 != digest or rec.path != path or rec.method != method:
+        if rec[_SHA] != digest or rec[_PATH] != path or rec[_METHOD] != method:
             raise p.DakotaProblem(
                 422,
                 "x-idempotency-key was already used with a different request body or path; "
@@ -120,14 +128,22 @@ class Idempotency:
                     }
                 ],
             )
-        if rec.state == "done" and rec.response is not None and rec.status_code is not None:
-            return Replay(rec.status_code, dict(rec.response))
-        if rec.lease_until > wall:
+        response = json_value(rec[_RESPONSE])
+        if rec[_STATE] == "done" and response is not None and rec[_STATUS] is not None:
+            return Replay(int(rec[_STATUS]), dict(response))
+        if rec[_LEASE] > wall:
             raise p.DakotaProblem(
                 409,
                 "A request with this x-idempotency-key is still in progress; retry after it completes",
             )
-        rec.lease_until = wall + s.idempotency_lease_seconds  # the first attempt died: take it over
+        # The first attempt died: take it over, unless another retry just did.
+        lease = {"p_lease": rec[_LEASE], "lease_until": wall + s.idempotency_lease_seconds}
+        taken = conn.execute(_TAKE_OVER, {**pk, **lease})
+        if taken.rowcount != 1:
+            raise p.DakotaProblem(
+                409,
+                "A request with this x-idempotency-key is still in progress; retry after it completes",
+            )
         return None
 
     def run(

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
 from simulator.core.runtime import Runtime
-from simulator.core.store import deferred_values, insert_rows, locked_get
+from simulator.core.store import FastQuery, deferred_values, fetch_in, insert_rows, locked_get
 from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
@@ -162,6 +163,12 @@ _SPEND = (
 )
 _APPLICANT_DOC_METAS = select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindparam("p_applicant"))
 _IMAGE_ID_TAKEN = select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id"))
+# Applicants are written with Core (never left pending in the session), so this raw read sees every one.
+_APPLICANT_BY_EXTERNAL_ID = FastQuery(
+    select(_APPLICANTS.c.id).where(
+        _APPLICANTS.c.client_id == bindparam("client_id"), _APPLICANTS.c.external_user_id == bindparam("ext")
+    )
+)
 _INSERT_APPLICANT = insert(_APPLICANTS)
 _INSERT_DOCS = insert(_DOCS)
 
@@ -193,6 +200,17 @@ def _copy_of(row: _Row | None) -> _Row | None:
     return type(row)(**values)
 
 
+def _all_copies(model: type[_Row], session: Session) -> dict[str, _Row]:
+    """Every row of a reference table (levels, clients) as session-free copies, by primary key."""
+    out: dict[str, _Row] = {}
+    for row in session.scalars(select(model)):
+        copied = _copy_of(row)
+        identity = inspect(row).identity
+        if copied is not None and identity is not None:
+            out[identity[0]] = copied
+    return out
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -220,7 +238,7 @@ class SumsubService:
         """Queue a webhook to the applicant's workspace, if that client configured a webhook URL."""
         if self.webhooks is None:
             return
-        client = _ref(session, SumsubClient, a.client_id)
+        client = self.client_ref(session, a.client_id)
         if client is not None:
             self.webhooks.emit_sumsub(session, client, a, event_type, reuse_scope)
 
@@ -278,16 +296,34 @@ class SumsubService:
         return client
 
     def client_ref(self, session: Session, client_id: str) -> SumsubClient | None:
-        """A Sumsub client for reading only (the bulk import's recipient): kept per process until the change
-        signal moves (configuring a client's webhook moves it); never change the object returned."""
+        """A Sumsub client for reading only: kept per process until the change signal moves (configuring a
+        client's webhook moves it); never change the object returned."""
+        return self._reference(session, SumsubClient, client_id)
+
+    def _reference(self, session: Session, model: type[_Row], pk: str) -> _Row | None:
+        # The whole (small, seeded) table in one cache entry: one entry per name asked for would let callers
+        # with made-up names grow the cache without bound. Without a change signal (PostgreSQL) the cache would
+        # load the table on every call, so the session's own reference cache serves instead.
+        if self.rt.store.signal is None:
+            return _ref(session, model, pk)
+        rows = self.rt.store.cached(session, f"sumsub_refs:{model.__tablename__}", partial(_all_copies, model))
+        return rows.get(pk)
+
+    def partnerships(self, session: Session) -> frozenset[tuple[str, str]]:
+        """Every (donor, recipient) agreement (seed data): kept per process until the change signal moves."""
+        pairs = select(Partnership.donor_client_id, Partnership.recipient_client_id)
         return self.rt.store.cached(
-            session, f"sumsub_client:{client_id}", lambda s: _copy_of(_ref(s, SumsubClient, client_id))
+            session, "sumsub_partnerships", lambda s: frozenset((d, r) for d, r in s.execute(pairs))
         )
 
     # ------------------------------------------------------------------ levels
-    def level(self, session: Session, name: str) -> Level:
+    def level_ref(self, session: Session, name: str) -> Level | None:
         """A level (seed data, never changed at run time): kept per process until the change signal moves."""
-        lvl = self.rt.store.cached(session, f"sumsub_level:{name}", lambda s: _copy_of(_ref(s, Level, name)))
+        return self._reference(session, Level, name)
+
+    def level(self, session: Session, name: str) -> Level:
+        """`level_ref`, or Sumsub's 400 when there is no such level."""
+        lvl = self.level_ref(session, name)
         if lvl is None:
             raise e.bad_request(f"Level '{name}' not found")
         return lvl
@@ -302,11 +338,9 @@ class SumsubService:
         ext = body.get("externalUserId")
         if not isinstance(ext, str) or not ext.strip() or len(ext) > 256:
             raise e.bad_request("externalUserId is required: a non-empty string of at most 256 characters")
-        existing = session.scalar(
-            select(Applicant).where(Applicant.client_id == client.client_id, Applicant.external_user_id == ext)
-        )
+        existing = fetch_in(session, _APPLICANT_BY_EXTERNAL_ID, client_id=client.client_id, ext=ext)
         if existing is not None:
-            raise e.SumsubError(f"Applicant with external user id '{ext}' already exists: {existing.id}", status=409)
+            raise e.SumsubError(f"Applicant with external user id '{ext}' already exists: {existing[0]}", status=409)
         a_type = body.get("type", "individual")
         if a_type not in ("individual", "company"):
             raise e.bad_request("type must be 'individual' or 'company'")
@@ -371,8 +405,8 @@ class SumsubService:
         """The applicant as Sumsub's API shows it. `copy_values=False` shares the row's JSON values instead of
         deep-copying them: only for a caller that reads the result and throws it away."""
         dup: Any = copy.deepcopy if copy_values else _same
-        level = _ref(session, Level, a.level_name)
-        client = _ref(session, SumsubClient, a.client_id)
+        level = self.level_ref(session, a.level_name)
+        client = self.client_ref(session, a.client_id)
         out: dict[str, Any] = {
             "id": a.id,
             "createdAt": sumsub_datetime(a.created_at),
@@ -623,8 +657,7 @@ class SumsubService:
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 0 < ttl <= MAX_TTL_SECONDS:
             raise e.bad_request("ttlInSecs must be a positive integer number of seconds (int32)")
         a = self.get_applicant(session, client, applicant_id)
-        partner = session.get(Partnership, (client.client_id, for_client_id))
-        if partner is None:
+        if (client.client_id, for_client_id) not in self.partnerships(session):
             raise e.reuse_error(10501, f"Client '{for_client_id}' is not in your partners list")
         now = self.rt.clock.now(session)
         token = self.rt.ids.share_token(self.rt.settings.resolved_base_url)

@@ -25,7 +25,7 @@ from simulator.core.clock import iso, sumsub_datetime
 from simulator.core.context import current_request
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, insert_rows, lock_rows, mark_state_changed
+from simulator.core.store import FastQuery, fetch_in, insert_rows, lock_rows, mark_state_changed
 from simulator.dakota import problems as p
 from simulator.webhooks import signing
 from simulator.webhooks.models import DakotaEvent, OutboxItem, WebhookTarget
@@ -42,6 +42,10 @@ RETRY_DELAYS = {
 }
 API_VERSION = "1.0.0"
 TARGETS_CACHE = "dakota_webhook_targets"
+# The newest event's sequence number in an organization (emit_dakota).
+_MAX_SEQ = FastQuery(
+    select(func.max(DakotaEvent.__table__.c.seq)).where(DakotaEvent.__table__.c.organization_id == bindparam("org"))
+)
 # Is any outbox item due (or its lease expired)? The same condition as `claim_due`, as a cheap read.
 _ANY_DUE = FastQuery(
     select(literal(1))
@@ -174,10 +178,8 @@ class Webhooks:
         # rolled back to its savepoint may leave a gap; seq only orders events, so gaps are harmless.
         seqs: dict[str, int] = session.info.setdefault("dakota_event_seq", {})
         if organization_id not in seqs:
-            seqs[organization_id] = int(
-                session.scalar(select(func.max(DakotaEvent.seq)).where(DakotaEvent.organization_id == organization_id))
-                or 0
-            )
+            found = fetch_in(session, _MAX_SEQ, org=organization_id)  # events are only ever written with Core
+            seqs[organization_id] = int((found[0] if found else None) or 0)
         seqs[organization_id] += 1
         row = {
             "id": event_id,

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from simulator.core import seed
 from simulator.core.store import Store
+from tests.conftest import DONOR_ID, Kit
 
 
 @pytest.fixture
@@ -99,3 +100,18 @@ def test_the_suite_store_caches_exactly_when_it_has_a_signal(app: Flask) -> None
         assert store.signal is not None and len(state_reads) == 2  # the first read, then the one after the change
     else:
         assert store.signal is None and len(state_reads) == 4
+
+
+def test_made_up_level_and_client_names_never_grow_the_cache(app: Flask, kit: Kit) -> None:
+    """Reference rows are cached as whole tables, so a caller inventing names cannot grow a worker's memory."""
+    store: Store = app.extensions["kyc_sandbox"].rt.store
+    donor = kit.sumsub(DONOR_ID)
+    donor.create_applicant("basic-kyc-level", {"externalUserId": "warm-up"}).raise_for_status()
+    before = set(store._cache)
+    for i in range(20):
+        resp = donor.create_applicant(f"no-such-level-{i}", {"externalUserId": f"made-up-{i}"})
+        assert resp.status_code == 400 and "not found" in resp.json()["description"]
+        created = kit.control.create_donor(profile="gb-passport", client_id=f"no-such-client-{i}")
+        assert created.status_code == 404
+    assert set(store._cache) == before
+    kit.contract_problems.clear()

@@ -687,6 +687,26 @@ def test_duplicate_while_the_first_request_is_in_flight_is_409(kit: Kit, app: Fl
     assert only_row(post_bulk_raw(kit, raw, idempotency_key=key).json())["success"] is True
 
 
+def test_a_claim_whose_worker_died_is_taken_over_once_its_lease_runs_out(
+    kit: Kit, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = kit.token()
+    raw = tokens_body([token])
+    key = str(uuid.uuid4())
+    sb = app.extensions["kyc_sandbox"]
+    idempotency = sb.importer.idempotency
+    assert idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw)) is None  # claimed, then the worker died
+    assert post_bulk_raw(kit, raw, idempotency_key=key).status_code == 409  # its lease still holds
+    kit.contract_problems.clear()  # 409 is a documented deviation (see the in-flight test above)
+    wall = sb.rt.clock.wall()
+    monkeypatch.setattr(sb.rt.clock, "wall", lambda: wall + sb.rt.settings.idempotency_lease_seconds + 1)
+    # Past the lease the retry takes the claim over and runs; one attempt takes over, the next one waits.
+    assert idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw)) is None
+    with pytest.raises(Exception, match="still in progress"):
+        idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw))
+    assert token_state(kit, token) == "active"
+
+
 def test_a_rejected_request_does_not_consume_its_idempotency_key(kit: Kit) -> None:
     token = kit.token()
     key = str(uuid.uuid4())
