@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -358,8 +360,6 @@ def render_error(err: SandboxError) -> Response:
 
 def json_body(allow_empty: bool = False) -> Any:
     """The request's JSON body, or None when empty and allowed; raises ValueError on bad JSON."""
-    import json
-
     raw = request.get_data(cache=True)
     if not raw.strip():
         if allow_empty:
@@ -368,10 +368,15 @@ def json_body(allow_empty: bool = False) -> Any:
     return json.loads(raw)
 
 
+# What `jsonify` writes (compact, ASCII-safe, keys in order, Flask's `default` for dates and the like, a trailing
+# newline), without building an encoder and going through the app's JSON provider on every response.
+_encode = json.JSONEncoder(
+    ensure_ascii=True, sort_keys=False, separators=(",", ":"), default=DefaultJSONProvider.default
+).encode
+
+
 def ok(payload: Any, status: int = 200) -> Response:
-    resp = jsonify(payload)
-    resp.status_code = status
-    return resp
+    return Response(_encode(payload) + "\n", status=status, mimetype="application/json")
 
 
 def read_args() -> dict[str, str]:

@@ -94,6 +94,7 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
     }
     if "share_with" in body:
         out["share_token"] = mint(session, rt, sumsub, {**body, "applicant_id": a.id, "client_id": client.client_id})
+    sumsub.write_back(session, a)  # the last use of `a` in this transaction
     return out
 
 

@@ -8,18 +8,19 @@ conditional UPDATEs whose row locks make the second writer see the first one's c
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, Float, String, Table, create_engine, event, insert, inspect, select, text
+from sqlalchemy import JSON, Float, String, Table, bindparam, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -79,7 +80,7 @@ def lock_rows(session: Session) -> bool:
 # A bulk import inserts six rows per token; one executemany per table at the end of a chunk costs a fraction of
 # six statements per row. Only rows nothing reads back in the same transaction may be deferred.
 _DEFERRED = "sandbox_deferred_inserts"
-_INSERTS: dict[Table, Any] = {}
+_INSERTS: dict[tuple[Table, tuple[str, ...]], FastQuery] = {}
 
 
 def insert_rows(session: Session, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
@@ -89,7 +90,7 @@ def insert_rows(session: Session, table: Table, rows: dict[str, Any] | list[dict
         return
     stack: list[list[tuple[Table, list[dict[str, Any]]]]] | None = session.info.get(_DEFERRED)
     if not stack:
-        session.connection().execute(_insert(table), batch)
+        insert_now(session, table, batch)
     else:
         stack[-1].append((table, batch))
 
@@ -121,15 +122,37 @@ def deferred_inserts(session: Session) -> Iterator[None]:
     tables: dict[Table, list[dict[str, Any]]] = {}
     for table, batch in mine:
         tables.setdefault(table, []).extend(batch)
-    conn = session.connection()
     for table, batch in tables.items():
-        conn.execute(_insert(table), batch)
+        insert_now(session, table, batch)
 
 
-def _insert(table: Table) -> Any:
-    stmt = _INSERTS.get(table)
+def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with the Python-side column defaults a Core INSERT would fill in (a raw one fills in nothing)."""
+    missing = [c for c in table.columns if c.default is not None and c.key not in rows[0]]
+    if not missing:
+        return rows
+    for c in missing:
+        default: Any = c.default
+        if not (default.is_scalar or default.is_callable):
+            raise TypeError(f"{table.name}.{c.key}: only scalar and callable defaults are filled in")
+
+    def fill(row: dict[str, Any]) -> dict[str, Any]:
+        # A callable runs per row (a fresh dict each), as SQLAlchemy runs it; it wraps plain callables to take a
+        # context argument.
+        extra = {c.key: (d.arg if (d := cast(Any, c.default)).is_scalar else d.arg(None)) for c in missing}
+        return {**row, **extra}
+
+    return [fill(r) for r in rows]
+
+
+def _insert(table: Table, row: dict[str, Any]) -> FastQuery:
+    """An INSERT of exactly `row`'s columns (one per table and column set, compiled once per dialect); rows must
+    already hold every column with a Python-side default (`_with_defaults`), or SQLAlchemy would add it."""
+    key = (table, tuple(row))
+    stmt = _INSERTS.get(key)
     if stmt is None:
-        stmt = _INSERTS[table] = insert(table)
+        values = {name: bindparam(name, type_=table.c[name].type) for name in row}
+        stmt = _INSERTS[key] = FastQuery(insert(table).values(values))
     return stmt
 
 
@@ -176,28 +199,94 @@ class ChangeSignal:
 
 
 class FastQuery:
-    """A Core SELECT compiled once per dialect and run on a raw DBAPI cursor: for the hottest reads.
+    """A Core statement compiled once per dialect and run on a raw DBAPI cursor: for the hottest statements.
 
-    It skips the ORM and SQLAlchemy's per-execution work (cache keys, execution contexts, result processing), so
-    it is only for SELECTs of plain string and number columns (values come back as the driver returns them). Bind
-    parameters are named with `bindparam`.
+    It skips the ORM and SQLAlchemy's per-execution work (cache keys, execution contexts, result processing).
+    Parameters go through the same bind processors SQLAlchemy would apply (JSON, binary), so an INSERT or UPDATE
+    stores exactly what a Core execution stores; results come back as the driver returns them, unless `decode`.
+    Bind parameters are named with `bindparam` (give them the column's type when it has a processor).
     """
 
-    def __init__(self, stmt: ClauseElement) -> None:
+    def __init__(self, stmt: ClauseElement, *, decode: bool = False) -> None:
+        """`decode=True`: result values go through SQLAlchemy's result processors too (JSON text decoded on
+        SQLite), so rows hold what a Core execution returns."""
         self.stmt = stmt
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self.decode = decode
+        self._compiled: dict[str, _Plan] = {}
+        self._results: dict[str, tuple[Callable[[Any], Any] | None, ...]] = {}
 
     def prepare(self, dialect: Any, params: dict[str, Any]) -> tuple[str, Any]:
+        plan = self._plan(dialect)
+        return plan.sql, plan.args(params)
+
+    def prepare_many(self, dialect: Any, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+        plan = self._plan(dialect)
+        return plan.sql, [plan.args(r) for r in rows]
+
+    def _plan(self, dialect: Any) -> _Plan:
         plan = self._compiled.get(dialect.name)
         if plan is None:
             compiled = cast(SQLCompiler, self.stmt.compile(dialect=dialect))
             order = tuple(compiled.positiontup) if compiled.positiontup else None
             defaults = {name: b.effective_value for name, b in compiled.binds.items() if not b.required}
-            plan = (str(compiled), order, defaults)
+            processors = {
+                name: proc
+                for name, b in compiled.binds.items()
+                if (proc := b.type._cached_bind_processor(dialect)) is not None
+            }
+            plan = _Plan(str(compiled), order, defaults, processors)
             self._compiled[dialect.name] = plan
-        sql, order, defaults = plan
-        merged = {**defaults, **params}
-        return sql, (tuple(merged[name] for name in order) if order is not None else merged)
+        return plan
+
+    def rows(self, dialect: Any, description: Any, raw: list[Any]) -> list[tuple[Any, ...]]:
+        """Driver rows as tuples, through the result processors when the query decodes (chosen, as SQLAlchemy
+        chooses them, by the column types the driver reports: once per dialect)."""
+        if not self.decode:
+            return [tuple(r) for r in raw]
+        results = self._results.get(dialect.name)
+        if results is None:
+            columns = cast(Any, self.stmt).selected_columns
+            found = tuple(
+                c.type._cached_result_processor(dialect, d[1]) for c, d in zip(columns, description, strict=True)
+            )
+            results = self._results[dialect.name] = found if any(found) else ()
+        if not results:
+            return [tuple(r) for r in raw]
+        return [tuple(p(v) if p is not None else v for p, v in zip(results, r, strict=True)) for r in raw]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    order: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def args(self, params: dict[str, Any]) -> Any:
+        merged = {**self.defaults, **params} if self.defaults else params
+        if self.processors:  # applied to None too, as SQLAlchemy does (a JSON column stores None as JSON null)
+            procs = self.processors
+            merged = {k: (procs[k](v) if k in procs else v) for k, v in merged.items()}
+        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+
+
+_RAW = "sandbox_raw_connection"
+
+
+def _cursor(session: Session) -> Any:
+    # `session.connection()` costs more than a raw statement: keep its driver connection for the transaction. A
+    # savepoint is a new transaction object, so inside one the first call still goes through `connection()`,
+    # which is what emits the SAVEPOINT.
+    tx = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_RAW)
+    if held is None or held[0] is not tx:
+        conn = session.connection()
+        held = session.info[_RAW] = (
+            session.get_nested_transaction() or session.get_transaction(),
+            conn.dialect,
+            conn.connection.dbapi_connection,
+        )
+    return held[1], held[2].cursor()  # type: ignore[union-attr]
 
 
 def fetch_in(session: Session, query: FastQuery, **params: Any) -> tuple[Any, ...] | None:
@@ -206,20 +295,56 @@ def fetch_in(session: Session, query: FastQuery, **params: Any) -> tuple[Any, ..
     It sees what the transaction wrote, but pending ORM changes are not flushed first: use it only for tables the
     transaction writes with Core (or not at all). An ORM query costs ten times as much as the SELECT itself.
     """
-    conn = session.connection()
-    sql, args = query.prepare(conn.dialect, params)
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    return next(iter(fetch_all_in(session, query, _limit=1, **params)), None)
+
+
+def fetch_all_in(session: Session, query: FastQuery, _limit: int | None = None, **params: Any) -> list[tuple[Any, ...]]:
+    """Every row of a `FastQuery` inside the session's transaction (as `fetch_in`)."""
+    dialect, cur = _cursor(session)
+    sql, args = query.prepare(dialect, params)
     try:
         cur.execute(sql, args)
-        row = cur.fetchone()
+        rows = cur.fetchmany(_limit) if _limit is not None else cur.fetchall()
+        return query.rows(dialect, cur.description, rows)
+    except Exception as exc:
+        raise _wrapped(dialect, exc, sql, args) from exc
     finally:
         cur.close()
-    return tuple(row) if row is not None else None
 
 
-def json_value(raw: Any) -> Any:
-    """A JSON column's value as a raw driver read returns it: text on SQLite, already decoded on PostgreSQL."""
-    return json.loads(raw) if isinstance(raw, str | bytes) else raw
+def _wrapped(dialect: Any, exc: Exception, sql: str, args: Any) -> Exception:
+    """A driver error as SQLAlchemy would raise it (IntegrityError, DataError, ...), so callers and the app's
+    error handlers see one family of exceptions whichever path ran the statement."""
+    base = dialect.loaded_dbapi.Error
+    if isinstance(exc, base):
+        wrapped: Exception = DBAPIError.instance(sql, args, exc, base)
+        return wrapped
+    return exc
+
+
+def insert_now(session: Session, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """INSERT `rows` at once, even inside `deferred_inserts` (rows of one table must share their keys)."""
+    batch = rows if isinstance(rows, list) else [rows]
+    if batch:
+        batch = _with_defaults(table, batch)
+        execute_in(session, _insert(table, batch[0]), batch)
+
+
+def execute_in(session: Session, stmt: FastQuery, rows: dict[str, Any] | list[dict[str, Any]]) -> int:
+    """Run an INSERT / UPDATE / DELETE `FastQuery` inside the session's transaction (executemany for a list);
+    returns the driver's rowcount. Like `fetch_in`, it bypasses the ORM: the session does not see the change."""
+    dialect, cur = _cursor(session)
+    sql, args = stmt.prepare_many(dialect, rows) if isinstance(rows, list) else stmt.prepare(dialect, rows)
+    try:
+        if isinstance(rows, list):
+            cur.executemany(sql, args)
+        else:
+            cur.execute(sql, args)
+        return int(cur.rowcount)
+    except Exception as exc:
+        raise _wrapped(dialect, exc, sql, args) from exc
+    finally:
+        cur.close()
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -312,21 +437,25 @@ class Store:
 
     def fetch_one(self, query: FastQuery, **params: Any) -> tuple[Any, ...] | None:
         """The first row of a `FastQuery` (one statement: atomic on its own, no transaction around it)."""
-        sql, args = query.prepare(self.engine.dialect, params)
-        if self._sqlite_path is not None:
-            row = self._sqlite_reader().execute(sql, args).fetchone()
-            return tuple(row) if row is not None else None
-        with self._serialized():
-            conn = self.engine.raw_connection()
-            try:
-                cur = conn.cursor()
+        dialect = self.engine.dialect
+        sql, args = query.prepare(dialect, params)
+        try:
+            if self._sqlite_path is not None:
+                row = self._sqlite_reader().execute(sql, args).fetchone()
+                return tuple(row) if row is not None else None
+            with self._serialized():
+                conn = self.engine.raw_connection()
                 try:
-                    cur.execute(sql, args)
-                    row = cur.fetchone()
+                    cur = conn.cursor()
+                    try:
+                        cur.execute(sql, args)
+                        row = cur.fetchone()
+                    finally:
+                        cur.close()
                 finally:
-                    cur.close()
-            finally:
-                conn.close()  # back to the pool, which rolls back whatever the driver opened
+                    conn.close()  # back to the pool, which rolls back whatever the driver opened
+        except Exception as exc:
+            raise _wrapped(dialect, exc, sql, args) from exc
         return tuple(row) if row is not None else None
 
     def _sqlite_reader(self) -> sqlite3.Connection:

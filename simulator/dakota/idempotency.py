@@ -12,23 +12,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, fetch_in, json_value
+from simulator.core.store import FastQuery, execute_in, fetch_in, insert_now
 from simulator.dakota import problems as p
 from simulator.dakota.models import IdempotencyRecord
 
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
-_INSERT = insert(_RECORDS)
 _PK = (_RECORDS.c.api_key == bindparam("p_api_key"), _RECORDS.c.idempotency_key == bindparam("p_key"))
-_COMPLETE = update(_RECORDS).where(*_PK)
-_DELETE = delete(_RECORDS).where(*_PK)
-_TAKE_OVER = update(_RECORDS).where(*_PK, _RECORDS.c.lease_until == bindparam("p_lease"))
+_COMPLETE = FastQuery(
+    update(_RECORDS)
+    .where(*_PK)
+    .values(
+        state=bindparam("state"),
+        status_code=bindparam("status_code"),
+        response=bindparam("response", type_=_RECORDS.c.response.type),
+    )
+)
+_DELETE = FastQuery(delete(_RECORDS).where(*_PK))
+_TAKE_OVER = FastQuery(
+    update(_RECORDS)
+    .where(*_PK, _RECORDS.c.lease_until == bindparam("p_lease"))
+    .values(lease_until=bindparam("lease_until"))
+)
 _READ_COLUMNS = ("created_at", "body_sha256", "path", "method", "state", "status_code", "response", "lease_until")
-_READ = FastQuery(select(*(_RECORDS.c[name] for name in _READ_COLUMNS)).where(*_PK))
+_READ = FastQuery(select(*(_RECORDS.c[name] for name in _READ_COLUMNS)).where(*_PK), decode=True)
 _CREATED, _SHA, _PATH, _METHOD, _STATE, _STATUS, _RESPONSE, _LEASE = range(len(_READ_COLUMNS))
 
 
@@ -91,18 +102,18 @@ class Idempotency:
         s = self.rt.settings
         now = self.rt.clock.now(session)
         wall = self.rt.clock.wall()
-        conn = session.connection()
         pk = {"p_api_key": api_key, "p_key": key}
         # Records are only ever written with Core, so a raw read inside the transaction sees all of them (an ORM
         # get cost more than the rest of the claim).
         rec = fetch_in(session, _READ, **pk)
         if rec is not None and now - rec[_CREATED] > s.idempotency_window_seconds:
-            conn.execute(_DELETE, pk)
+            execute_in(session, _DELETE, pk)
             rec = None
         if rec is None:
             # It fails at once on a duplicate key (another transaction claimed it first).
-            conn.execute(
-                _INSERT,
+            insert_now(
+                session,
+                _RECORDS,
                 {
                     "api_key": api_key,
                     "idempotency_key": key,
@@ -128,7 +139,7 @@ class Idempotency:
                     }
                 ],
             )
-        response = json_value(rec[_RESPONSE])
+        response = rec[_RESPONSE]
         if rec[_STATE] == "done" and response is not None and rec[_STATUS] is not None:
             return Replay(int(rec[_STATUS]), dict(response))
         if rec[_LEASE] > wall:
@@ -138,8 +149,7 @@ class Idempotency:
             )
         # The first attempt died: take it over, unless another retry just did.
         lease = {"p_lease": rec[_LEASE], "lease_until": wall + s.idempotency_lease_seconds}
-        taken = conn.execute(_TAKE_OVER, {**pk, **lease})
-        if taken.rowcount != 1:
+        if execute_in(session, _TAKE_OVER, {**pk, **lease}) != 1:
             raise p.DakotaProblem(
                 409,
                 "A request with this x-idempotency-key is still in progress; retry after it completes",
@@ -177,8 +187,10 @@ class Idempotency:
 
     def complete(self, session: Session, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
         """`finish` inside the caller's write transaction: the response is stored with the request's last work."""
-        session.connection().execute(
-            _COMPLETE, {"p_api_key": api_key, "p_key": key, "state": "done", "status_code": status, "response": body}
+        execute_in(
+            session,
+            _COMPLETE,
+            {"p_api_key": api_key, "p_key": key, "state": "done", "status_code": status, "response": body},
         )
 
     def release(self, api_key: str, key: str) -> None:

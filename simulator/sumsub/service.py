@@ -7,19 +7,29 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from simulator.core.clock import sumsub_datetime, sumsub_review_datetime
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, deferred_values, fetch_in, insert_rows, locked_get
+from simulator.core.store import (
+    FastQuery,
+    deferred_values,
+    execute_in,
+    fetch_all_in,
+    fetch_in,
+    insert_now,
+    insert_rows,
+    locked_get,
+)
 from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
@@ -138,7 +148,7 @@ assert _DonorDoc._fields == ("image_id", *_DOC_COPY_COLUMNS)
 _DONOR_AT = len(_TOKEN_FIELDS)
 _DOCS_AT = _DONOR_AT + len(_APPLICANT_COLUMNS)
 # The token, its donor and the donor's documents (in image id order) in one read: a row per document.
-_TOKEN_READ = (
+_TOKEN_READ = FastQuery(
     select(
         *(_TOKENS.c[k] for k in _TOKEN_FIELDS),
         *(_APPLICANTS.c[k].label(f"a_{k}") for k in _APPLICANT_COLUMNS),
@@ -150,9 +160,14 @@ _TOKEN_READ = (
         )
     )
     .where(_TOKENS.c.token == bindparam("p_token"))
-    .order_by(_DOCS.c.image_id)
+    .order_by(_DOCS.c.image_id),
+    decode=True,
 )
-_SPEND = (
+_TokenRow = namedtuple(  # type: ignore[misc]  # the token read's row, by column label
+    "_TokenRow",
+    [c.key for c in _TOKEN_READ.stmt.selected_columns],  # type: ignore[attr-defined]
+)
+_SPEND = FastQuery(
     update(_TOKENS)
     .where(_TOKENS.c.token == bindparam("p_token"), _TOKENS.c.redeemed_at.is_(None))
     .values(
@@ -161,16 +176,23 @@ _SPEND = (
         redeemed_applicant_id=bindparam("p_applicant"),
     )
 )
-_APPLICANT_DOC_METAS = select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindparam("p_applicant"))
-_IMAGE_ID_TAKEN = select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id"))
+_APPLICANT_DOC_METAS = FastQuery(
+    select(_DOCS.c.meta).where(_DOCS.c.applicant_id == bindparam("p_applicant")), decode=True
+)
+_IMAGE_ID_TAKEN = FastQuery(select(_DOCS.c.image_id).where(_DOCS.c.image_id == bindparam("p_id")))
+# What building an applicant step by step changes in it (`write_back`).
+_WRITTEN_BACK = ("info", "review", "steps", "questionnaires")
+_WRITE_BACK = FastQuery(
+    update(_APPLICANTS)
+    .where(_APPLICANTS.c.id == bindparam("p_id"))
+    .values({k: bindparam(k, type_=_APPLICANTS.c[k].type) for k in _WRITTEN_BACK})
+)
 # Applicants are written with Core (never left pending in the session), so this raw read sees every one.
 _APPLICANT_BY_EXTERNAL_ID = FastQuery(
     select(_APPLICANTS.c.id).where(
         _APPLICANTS.c.client_id == bindparam("client_id"), _APPLICANTS.c.external_user_id == bindparam("ext")
     )
 )
-_INSERT_APPLICANT = insert(_APPLICANTS)
-_INSERT_DOCS = insert(_DOCS)
 
 
 # The last share token a transaction spent. A caller running several redemptions in one transaction without
@@ -368,11 +390,21 @@ class SumsubService:
             created_at=now,
         )
         # A Core INSERT now (as the flush did), then the object joins the session as that persistent row.
-        session.connection().execute(_INSERT_APPLICANT, {k: getattr(applicant, k) for k in _APPLICANT_COLUMNS})
+        insert_now(session, _APPLICANTS, {k: getattr(applicant, k) for k in _APPLICANT_COLUMNS})
         make_transient_to_detached(applicant)
         session.add(applicant)
         self._notify(session, applicant, "applicantCreated")
         return applicant
+
+    def write_back(self, session: Session, a: Applicant) -> None:
+        """Store what building `a` step by step changed (info, review, steps, questionnaires) with one raw UPDATE,
+        and let the session forget it: the unit of work's flush of one dirty object costs several times the
+        statement. Any other change to it still flushes as usual (the session then keeps it)."""
+        execute_in(session, _WRITE_BACK, {"p_id": a.id, **{k: getattr(a, k) for k in _WRITTEN_BACK}})
+        for k in _WRITTEN_BACK:
+            set_committed_value(a, k, getattr(a, k))
+        if not session.is_modified(a):
+            session.expunge(a)
 
     def _new_review(self, level_name: str, now: float) -> dict[str, Any]:
         return {
@@ -511,16 +543,16 @@ class SumsubService:
         # first. Pending changes to existing rows (this applicant's steps) cannot matter to them: they wait.
         if session.new:
             session.flush()
-        conn = session.connection()
-        for (meta,) in conn.execute(_APPLICANT_DOC_METAS, {"p_applicant": a.id}):
+        for (meta,) in fetch_all_in(session, _APPLICANT_DOC_METAS, p_applicant=a.id):
             if meta.get("sha256") == digest:
                 raise e.SumsubError("Duplicate document", status=409, error_code=1000, error_name="duplicate-document")
         clean = {k: metadata[k] for k in DOC_META_FIELDS if metadata.get(k) is not None}
         image_id = self.rt.ids.image_id()
-        while conn.execute(_IMAGE_ID_TAKEN, {"p_id": image_id}).first() is not None:
+        while fetch_in(session, _IMAGE_ID_TAKEN, p_id=image_id) is not None:
             image_id = self.rt.ids.image_id()
-        conn.execute(
-            _INSERT_DOCS,
+        insert_now(
+            session,
+            _DOCS,
             {
                 "image_id": image_id,
                 "applicant_id": a.id,
@@ -705,7 +737,7 @@ class SumsubService:
         # Core reads and writes below see the database, not the session: pending rows go first (as autoflush).
         session.flush()
         conn = session.connection()  # inside a bulk-import row, this opens the row's SAVEPOINT
-        rows = conn.execute(_TOKEN_READ, {"p_token": token}).all()
+        rows: list[Any] = [_TokenRow._make(r) for r in fetch_all_in(session, _TOKEN_READ, p_token=token)]
         row = rows[0] if rows else None
         if row is None:
             raise ShareTokenError("unknown", e.token_invalid("share token is not recognised"))
@@ -757,10 +789,10 @@ class SumsubService:
         # so spending the token and naming what it produced is one conditional UPDATE.
         review = self._new_review(level.name, now)
         new_id = self.rt.ids.sumsub_id()
-        spent = conn.execute(
-            _SPEND, {"p_token": token, "p_at": now, "p_by": recipient.client_id, "p_applicant": new_id}
+        spent = execute_in(
+            session, _SPEND, {"p_token": token, "p_at": now, "p_by": recipient.client_id, "p_applicant": new_id}
         )
-        if getattr(spent, "rowcount", 0) != 1:
+        if spent != 1:
             raise ShareTokenError("used", e.token_invalid(f"Token {jti} is invalid now: already used"))
         session.info[SPENT_TOKEN] = token  # from here on this redemption has written: see SPENT_TOKEN
         # A ShareToken object this session already holds sees the spend (as the ORM UPDATE's synchronisation did).
