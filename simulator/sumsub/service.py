@@ -117,7 +117,7 @@ class Redemption:
     applicant: Applicant
     donor: Applicant
     documents_requested: bool
-    documents: tuple[IdDoc, ...] = ()  # the new applicant's documents, in image id order
+    documents: tuple[_DonorDoc, ...] = ()  # the new applicant's documents (IdDoc's columns), in image id order
 
 
 _REFS = "sumsub_refs"
@@ -845,10 +845,8 @@ class SumsubService:
         already hold it (no second SELECT)."""
         if row.a_id is None or session.identity_map.get(session.identity_key(Applicant, row.a_id)) is not None:
             return session.get(Applicant, row.applicant_id)
-        donor = Applicant(**dict(zip(_APPLICANT_COLUMNS, row[_DONOR_AT:_DOCS_AT], strict=True)))
-        make_transient_to_detached(donor)
-        session.add(donor)
-        return donor
+        # Read only from here on (nothing in a redemption changes the donor): it need not join the session.
+        return Applicant(**dict(zip(_APPLICANT_COLUMNS, row[_DONOR_AT:_DOCS_AT], strict=True)))
 
     def _plan_copy(self, uploads: list[Any], donor: Applicant, level: Level) -> SumsubService._Plan:
         """Decide what of the donor's data (`uploads`: its documents, in image id order) the recipient level can
@@ -921,7 +919,7 @@ class SumsubService:
         scope: str,
         new_id: str,
         review: dict[str, Any],
-    ) -> tuple[Applicant, list[IdDoc]]:
+    ) -> tuple[Applicant, list[_DonorDoc]]:
         """The recipient's copy, complete (steps, inherited review) before its one INSERT, then its documents."""
         info = {k: _json_copy(v) for k, v in donor.info.items() if k != "idDocs"}
         if plan.id_docs_info:
@@ -979,14 +977,11 @@ class SumsubService:
         donor_result = donor.review.get("reviewResult")
         if not plan.documents_requested and donor.review.get("reviewStatus") == "completed" and donor_result:
             self.complete_review(session, new, _json_copy(donor_result), notify=False)
-        # Core INSERTs, the applicant before its documents (foreign key), deferred to the end of the chunk in a
-        # bulk import; the applicant object then joins the session as a persistent row (no second INSERT; nothing
-        # changes it afterwards), its documents are returned detached.
+        # Raw INSERTs, the applicant before its documents (foreign key), deferred to the end of the chunk in a
+        # bulk import. Nothing changes the copy afterwards, so the objects returned stay out of the session.
         insert_rows(session, _APPLICANTS, {k: getattr(new, k) for k in _APPLICANT_COLUMNS})
         insert_rows(session, _DOCS, doc_rows)
-        make_transient_to_detached(new)
-        session.add(new)
-        docs = [IdDoc(**r) for r in doc_rows]
+        docs = [_DonorDoc._make(r[k] for k in _DonorDoc._fields) for r in doc_rows]
         # Only the first webhook after an import carries reuseScope.
         first = "applicantReviewed" if new.review.get("reviewStatus") == "completed" else "applicantCreated"
         self._notify(session, new, first, reuse_scope=scope)
