@@ -107,6 +107,8 @@ class Sandbox:
             self.flush_journal()
         fired = self.onboarding.settle_due()
         fired.extend(a.to_dict() for a in self.webhooks.dispatch_due())
+        if not kicked:
+            self.rt.store.checkpoint()  # off the request path (see WAL_AUTOCHECKPOINT_PAGES)
         return fired
 
     def close(self) -> None:

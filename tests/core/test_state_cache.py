@@ -115,3 +115,24 @@ def test_made_up_level_and_client_names_never_grow_the_cache(app: Flask, kit: Ki
         assert created.status_code == 404
     assert set(store._cache) == before
     kit.contract_problems.clear()
+
+
+def test_requests_leave_wal_checkpoints_to_the_background(two_stores: tuple[Store, Store]) -> None:
+    """Commits do not checkpoint at SQLite's default 1,000 pages; `Store.checkpoint` (each dispatcher tick) does."""
+    from sqlalchemy import text
+
+    from simulator.core.store import WAL_AUTOCHECKPOINT_PAGES
+
+    a, _b = two_stores
+    with a.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES
+    with a.write() as session:
+        session.execute(text("CREATE TABLE filler (x BLOB)"))
+    for _ in range(30):  # about 1,200 pages of WAL: past the default mark
+        with a.write() as session:
+            session.execute(text("INSERT INTO filler VALUES (randomblob(160000))"))
+    log, done = a.checkpoint() or (0, 0)
+    assert log > 1000 and done == log  # all still in the WAL, until the background checkpoint copies them
+    assert a.checkpoint() == (log, log)  # nothing new: the next tick has nothing to do
+    memory = Store("sqlite://")
+    assert memory.checkpoint() is None
