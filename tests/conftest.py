@@ -231,11 +231,29 @@ def test_database_url() -> str:
 
 @pytest.fixture
 def sandbox_settings(test_database_url: str) -> Settings:
-    return Settings(database_url=test_database_url, seed=1234, journal_size=200, background_dispatch=0)
+    return _suite_settings(test_database_url)
+
+
+def _suite_settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, seed=1234, journal_size=200, background_dispatch=0)
+
+
+@pytest.fixture(scope="session")
+def _suite_app(test_database_url: str) -> Iterator[Flask]:
+    """One app for every test on the suite's settings: building an app (blueprints, schema, seed) cost more than
+    most tests, and `Sandbox.reset` (the control plane's reset) puts the same app back to the seeded state."""
+    application = create_app(_suite_settings(test_database_url))
+    yield application
+    application.extensions["kyc_sandbox"].close()
 
 
 @pytest.fixture
-def app(sandbox_settings: Settings) -> Iterator[Flask]:
+def app(sandbox_settings: Settings, test_database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    if sandbox_settings == _suite_settings(test_database_url):
+        application: Flask = request.getfixturevalue("_suite_app")
+        application.extensions["kyc_sandbox"].reset()  # every test starts from the seed, on either store
+        yield application
+        return
     application = create_app(sandbox_settings)
     if not sandbox_settings.database_url.startswith("sqlite"):
         application.extensions["kyc_sandbox"].reset()  # a shared server: start every test from the seed
