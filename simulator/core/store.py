@@ -21,7 +21,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import JSON, Float, String, Table, bindparam, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, configure_mappers, mapped_column
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -63,6 +64,16 @@ def alembic_config(conn: Any = None) -> Any:
     cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[1] / "migrations"))
     cfg.attributes["connection"] = conn
     return cfg
+
+
+def detached_row(model: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of `model` holding `values`, built as the ORM builds the rows it loads (no constructor, no
+    attribute events: a fifteenth of the cost). For read-only copies and rows written with raw statements; it
+    belongs to no session (`make_transient_to_detached` and `session.add` make it a persistent row)."""
+    configure_mappers()  # a flag check once the models are configured
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(values)
+    return obj
 
 
 def locked_get(session: Session, model: type[_M], pk: Any) -> _M | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, locked_get
+from simulator.core.store import FastQuery, detached_row, locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
@@ -169,7 +169,7 @@ class Applications:
             for name in _APPLICATION_JSON:  # SQLite returns JSON as text; PostgreSQL's driver decodes it
                 if isinstance(values[name], str):
                     values[name] = json.loads(values[name])
-            return Application(**values)
+            return detached_row(Application, values)
 
         app = self._by_token(
             application_id,

@@ -23,6 +23,7 @@ from simulator.core.runtime import Runtime
 from simulator.core.store import (
     FastQuery,
     deferred_values,
+    detached_row,
     execute_in,
     fetch_all_in,
     fetch_in,
@@ -233,6 +234,11 @@ def _all_copies(model: type[_Row], session: Session) -> dict[str, _Row]:
     return out
 
 
+def _applicant(**values: Any) -> Applicant:
+    """A new applicant row's object (written with a raw INSERT): `Applicant(**values)` without its cost."""
+    return detached_row(Applicant, values)
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -371,7 +377,7 @@ class SumsubService:
         phone = _opt_str(body.get("phone"), "phone")
         lang = _opt_str(body.get("lang"), "lang")
         now = self.rt.clock.now(session)
-        applicant = Applicant(
+        applicant = _applicant(
             id=self.rt.ids.sumsub_id(),
             client_id=client.client_id,
             external_user_id=ext,
@@ -846,7 +852,7 @@ class SumsubService:
         if row.a_id is None or session.identity_map.get(session.identity_key(Applicant, row.a_id)) is not None:
             return session.get(Applicant, row.applicant_id)
         # Read only from here on (nothing in a redemption changes the donor): it need not join the session.
-        return Applicant(**dict(zip(_APPLICANT_COLUMNS, row[_DONOR_AT:_DOCS_AT], strict=True)))
+        return detached_row(Applicant, dict(zip(_APPLICANT_COLUMNS, row[_DONOR_AT:_DOCS_AT], strict=True)))
 
     def _plan_copy(self, uploads: list[Any], donor: Applicant, level: Level) -> SumsubService._Plan:
         """Decide what of the donor's data (`uploads`: its documents, in image id order) the recipient level can
@@ -924,7 +930,7 @@ class SumsubService:
         info = {k: _json_copy(v) for k, v in donor.info.items() if k != "idDocs"}
         if plan.id_docs_info:
             info["idDocs"] = _json_copy(plan.id_docs_info)
-        new = Applicant(
+        new = _applicant(
             id=new_id,
             client_id=recipient.client_id,
             external_user_id=user_id or f"copy-{self.rt.ids.uuid4()}",

@@ -258,3 +258,24 @@ def test_a_raw_insert_fills_in_python_side_defaults_as_core_does(app: Flask) -> 
     assert set(stored.values()) == {("pending", "api")} and len(stored) == 2
     assert apps["app-defaults-raw"] == apps["app-defaults-core"] == apps["app-defaults-raw2"]
     assert apps["app-defaults-raw"][0] == "pending" and apps["app-defaults-raw"][-1] == 1
+
+
+def test_detached_row_holds_its_values_and_becomes_persistent_like_a_loaded_row(app: Flask) -> None:
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import make_transient_to_detached
+
+    from simulator.core.store import detached_row, insert_now
+
+    store = app.extensions["kyc_sandbox"].rt.store
+    values = customer(50)
+    row = detached_row(Customer, values)
+    assert (row.id, row.name, row.kyb_status, row.email) == (values["id"], "Customer 50", "pending", None)
+    assert sa_inspect(row).transient
+    with store.write() as session:
+        insert_now(session, CUSTOMERS, values)
+        make_transient_to_detached(row)
+        session.add(row)
+        assert session.get(Customer, values["id"]) is row  # the identity map holds it: no second SELECT
+        row.name = "renamed"  # an ordinary ORM change: flushed at commit
+    with store.read() as session:
+        assert session.get(Customer, values["id"]).name == "renamed"
