@@ -452,22 +452,23 @@ class Store:
         sql, args = query.prepare(dialect, params)
         try:
             if self._sqlite_path is not None:
-                row = self._sqlite_reader().execute(sql, args).fetchone()
-                return tuple(row) if row is not None else None
-            with self._serialized():
-                conn = self.engine.raw_connection()
-                try:
-                    cur = conn.cursor()
+                found = self._sqlite_reader().execute(sql, args)
+                row, description = found.fetchone(), found.description
+            else:
+                with self._serialized():
+                    conn = self.engine.raw_connection()
                     try:
-                        cur.execute(sql, args)
-                        row = cur.fetchone()
+                        cur = conn.cursor()
+                        try:
+                            cur.execute(sql, args)
+                            row, description = cur.fetchone(), cur.description
+                        finally:
+                            cur.close()
                     finally:
-                        cur.close()
-                finally:
-                    conn.close()  # back to the pool, which rolls back whatever the driver opened
+                        conn.close()  # back to the pool, which rolls back whatever the driver opened
         except Exception as exc:
             raise _wrapped(dialect, exc, sql, args) from exc
-        return tuple(row) if row is not None else None
+        return query.rows(dialect, description, [row])[0] if row is not None else None
 
     def _sqlite_reader(self) -> sqlite3.Connection:
         # One autocommit, query-only connection per thread (and process: never one inherited across a fork); a

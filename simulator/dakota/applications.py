@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import JSON, Table, bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
@@ -115,8 +114,9 @@ _CUSTOMER_VIEW = FastQuery(
 _CUSTOMER_COLUMNS = len(CustomerRow._fields)
 _APPLICATIONS = cast(Table, Application.__table__)
 _APPLICATION_COLUMNS = tuple(c.name for c in _APPLICATIONS.columns)
-_APPLICATION_JSON = tuple(c.name for c in _APPLICATIONS.columns if isinstance(c.type, JSON))
-_APPLICATION_VIEW = FastQuery(select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("application_id")))
+_APPLICATION_VIEW = FastQuery(
+    select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("application_id")), decode=True
+)
 _APPLICATION_TOKEN = FastQuery(select(_APPLICATIONS.c.id).where(_APPLICATIONS.c.token == bindparam("token")))
 
 
@@ -166,9 +166,6 @@ class Applications:
             if row is None:
                 return None
             values = dict(zip(_APPLICATION_COLUMNS, row, strict=True))
-            for name in _APPLICATION_JSON:  # SQLite returns JSON as text; PostgreSQL's driver decodes it
-                if isinstance(values[name], str):
-                    values[name] = json.loads(values[name])
             return detached_row(Application, values)
 
         app = self._by_token(
