@@ -188,7 +188,8 @@ _WRITE_BACK = FastQuery(
     .where(_APPLICANTS.c.id == bindparam("p_id"))
     .values({k: bindparam(k, type_=_APPLICANTS.c[k].type) for k in _WRITTEN_BACK})
 )
-# Applicants are written with Core (never left pending in the session), so this raw read sees every one.
+# Applicants are written with raw statements (never left pending in the session), so this raw read sees every
+# stored one.
 _APPLICANT_BY_EXTERNAL_ID = FastQuery(
     select(_APPLICANTS.c.id).where(
         _APPLICANTS.c.client_id == bindparam("client_id"), _APPLICANTS.c.external_user_id == bindparam("ext")
@@ -951,10 +952,8 @@ class SumsubService:
             created_at=now,
         )
         # A generated `copy-<uuid>` cannot collide; a caller's userId can.
-        if user_id is not None and session.scalar(
-            select(Applicant.id).where(
-                Applicant.client_id == recipient.client_id, Applicant.external_user_id == new.external_user_id
-            )
+        if user_id is not None and fetch_in(
+            session, _APPLICANT_BY_EXTERNAL_ID, client_id=recipient.client_id, ext=new.external_user_id
         ):
             raise e.SumsubError(f"Applicant with external user id '{new.external_user_id}' already exists", status=409)
         image_ids = self._fresh_image_ids(conn, len(plan.docs), deferred_values(session, _DOCS, "image_id"))
