@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Float, String, Table, bindparam, create_engine, event, insert, inspect, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, configure_mappers, mapped_column
@@ -44,6 +45,9 @@ class SandboxState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+
+VERSION_STATE = "_state_version"  # the change signal on PostgreSQL (see Store.cached)
+_VERSION_SEEN = "sandbox_version_seen"
 
 SCHEMA_HEAD = "0001_initial"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
 
@@ -365,6 +369,10 @@ def _sqlite_file(url: str) -> str | None:
     return path or None
 
 
+_STATE = cast(Table, SandboxState.__table__)
+_VERSION_READ = FastQuery(select(_STATE.c.value).where(_STATE.c.key == VERSION_STATE))
+
+
 class Store:
     """Owns the engine; hands out read and write transactions."""
 
@@ -496,6 +504,8 @@ class Store:
             # are locked, so concurrent read-modify-write cycles (JSON columns, the clock) lose nothing.
             session.info["lock_rows"] = not self.is_sqlite
             yield session
+            if session.info.get(STATE_CHANGED) and self.signal is None:
+                self._bump_version(session)  # in the transaction: the new token commits with the new rows
         if session.info.get(STATE_CHANGED) and self.signal is not None:
             self.signal.bump()  # after commit: whoever sees the new token reads the new rows
 
@@ -531,12 +541,33 @@ class Store:
 
         return self.cached(session, "sandbox_state:" + ",".join(keys), load)
 
+    def _bump_version(self, session: Session) -> None:
+        # PostgreSQL's change signal: a random token in a state row, replaced by every transaction that changes
+        # state (random, so a wipe and re-seed can never bring back a token some worker still holds).
+        row = {"key": VERSION_STATE, "value": {"token": os.urandom(12).hex()}}
+        stmt = pg_insert(_STATE).values(row)
+        session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
+
+    def _token(self, session: Session | None) -> Any:
+        """The change signal's current value: the mmap'd counter (SQLite), else the version row (PostgreSQL,
+        one primary-key read on a pooled connection: hosts share no memory). On PostgreSQL a transaction reads
+        it once and keeps it: a bulk import asks for cached data several times per row."""
+        if self.signal is not None:
+            return self.signal.token()
+        if session is not None and _VERSION_SEEN in session.info:
+            return session.info[_VERSION_SEEN]
+        row = self.fetch_one(_VERSION_READ)
+        token = None if row is None else repr(row[0])  # None until a first change: load every time
+        if session is not None:
+            session.info[_VERSION_SEEN] = token
+        return token
+
     def cached(self, session: Session | None, name: str, load: Callable[[Session], _T]) -> _T:
         """`load(session)` (or in a new read transaction), kept per process while the change signal has not moved:
-        for rarely changed data whose every change calls `mark_state_changed` (as `put_state` does). Without a
-        signal (PostgreSQL), or inside a transaction that changed state, it loads every time."""
-        signal = self.signal
-        token = signal.token() if signal is not None else None  # before loading: a later bump means load again
+        for rarely changed data whose every change calls `mark_state_changed` (as `put_state` does). On
+        PostgreSQL the signal is a version row every state-changing transaction replaces. Inside a transaction
+        that changed state it loads every time."""
+        token = self._token(session)  # before loading: a later change means load again
         usable = token is not None and (session is None or not session.info.get(STATE_CHANGED))
         if usable:
             hit = self._cache.get(name)

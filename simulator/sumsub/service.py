@@ -331,10 +331,7 @@ class SumsubService:
 
     def _reference(self, session: Session, model: type[_Row], pk: str) -> _Row | None:
         # The whole (small, seeded) table in one cache entry: one entry per name asked for would let callers
-        # with made-up names grow the cache without bound. Without a change signal (PostgreSQL) the cache would
-        # load the table on every call, so the session's own reference cache serves instead.
-        if self.rt.store.signal is None:
-            return _ref(session, model, pk)
+        # with made-up names grow the cache without bound.
         rows = self.rt.store.cached(session, f"sumsub_refs:{model.__tablename__}", partial(_all_copies, model))
         return rows.get(pk)
 
