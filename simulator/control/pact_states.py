@@ -206,7 +206,7 @@ def _donor_applicant(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
     ext = _str_param(params, "externalUserId")
     level = _str_param(params, "levelName", "basic-kyc-level")
     with sb.rt.store.write() as session:
-        client = service.donor_client(session, _str_param(params, "clientId", DONOR_CLIENT))
+        client = service.donor_client(session, _str_param(params, "clientId", DONOR_CLIENT), sb.sumsub)
         body = {"externalUserId": ext or f"user-{sb.rt.ids.hex(8)}"}
         a = sb.sumsub.create_applicant(session, client, level, body)
         return {

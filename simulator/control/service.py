@@ -49,18 +49,15 @@ def _control_envelope() -> Iterator[None]:
         raise ControlError(err.description, status=err.status) from err
 
 
-def donor_client(session: Session, client_id: Any, sumsub: SumsubService | None = None) -> SumsubClient:
-    """The named Sumsub client, or the first donor; with `sumsub`, the worker's read-only copy (no query)."""
+def donor_client(session: Session, client_id: Any, sumsub: SumsubService) -> SumsubClient:
+    """The named Sumsub client, or the first donor: the worker's read-only copy (no query)."""
     if client_id is None:
-        if sumsub is not None:
-            client_id = sumsub.rt.store.cached(session, "sumsub_default_donor", _first_donor_id)
-        else:
-            client_id = _first_donor_id(session)
+        client_id = sumsub.rt.store.cached(session, "sumsub_default_donor", _first_donor_id)
         if client_id is None:
             raise ControlError("No donor Sumsub client is configured", status=404, field="client_id")
     if not isinstance(client_id, str):
         raise ControlError("client_id must be a string", field="client_id")
-    c = sumsub.client_ref(session, client_id) if sumsub is not None else session.get(SumsubClient, client_id)
+    c = sumsub.client_ref(session, client_id)
     if c is None:
         raise ControlError(f"Unknown Sumsub client {client_id!r}", status=404, field="client_id")
     return c

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -121,8 +121,6 @@ class Redemption:
     documents: tuple[_DonorDoc, ...] = ()  # the new applicant's documents (IdDoc's columns), in image id order
 
 
-_REFS = "sumsub_refs"
-
 # Core statements of the redemption hot path, built once (the ORM's per-row overhead cost more than the SQL).
 _TOKENS = cast(Table, ShareToken.__table__)
 _APPLICANTS = cast(Table, Applicant.__table__)
@@ -202,37 +200,13 @@ _APPLICANT_BY_EXTERNAL_ID = FastQuery(
 SPENT_TOKEN = "sumsub_spent_token"
 
 
-def _ref(session: Session, model: type[_Row], pk: str) -> _Row | None:
-    """`session.get` for reference rows (levels, clients) read many times per transaction.
-
-    The ORM identity map holds rows weakly, so a row nobody references any more is SELECTed again on the next
-    get; a bulk-import row looked its level and clients up five times. This keeps them for the session's life.
-    """
-    refs: dict[tuple[type[Any], str], Any] = session.info.setdefault(_REFS, {})
-    if (model, pk) not in refs:
-        refs[(model, pk)] = session.get(model, pk)
-    row: _Row | None = refs[(model, pk)]
-    return row
-
-
-def _copy_of(row: _Row | None) -> _Row | None:
-    """A copy of a loaded row that belongs to no session, so it can be kept between transactions (a rollback
-    expires the objects of its session, and an expired object outside one cannot load again)."""
-    if row is None:
-        return None
-    values = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
-    return type(row)(**values)
-
-
 def _all_copies(model: type[_Row], session: Session) -> dict[str, _Row]:
-    """Every row of a reference table (levels, clients) as session-free copies, by primary key."""
-    out: dict[str, _Row] = {}
-    for row in session.scalars(select(model)):
-        copied = _copy_of(row)
-        identity = inspect(row).identity
-        if copied is not None and identity is not None:
-            out[identity[0]] = copied
-    return out
+    """Every row of a reference table (levels, clients), by primary key, as objects that belong to no session: they
+    are kept between transactions (a rollback expires a session's objects, and an expired one cannot load again
+    outside it)."""
+    table = cast(Table, model.__table__)
+    (pk,) = table.primary_key.columns
+    return {row[pk.key]: detached_row(model, dict(row)) for row in session.execute(select(table)).mappings()}
 
 
 def _applicant(**values: Any) -> Applicant:
