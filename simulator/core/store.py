@@ -8,6 +8,7 @@ conditional UPDATEs whose row locks make the second writer see the first one's c
 
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 import sqlite3
@@ -213,6 +214,47 @@ class ChangeSignal:
             self._local += 1
 
 
+class WriterLock:
+    """Queues a SQLite file's writers, threads and processes alike, so that they hand the write lock straight on.
+
+    SQLite lets one connection write at a time; a writer that finds the file locked sleeps in its busy handler in
+    growing steps (1, 2, 5, 10 ms...) and retries, so with two worker processes a busy sandbox imported slower than
+    with one. Here threads of a process wait on a lock and processes on `flock` of a sidecar file (`<db>.lock`):
+    the kernel wakes the next writer the moment the last one commits. The kernel also drops the lock of a process
+    that dies, even by SIGKILL, so a crash never leaves it held. Other programs writing the file without it are
+    still safe: they meet SQLite's own lock and its busy handler as before.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._threads = threading.RLock()
+        self._fd: int | None = None
+        self._pid = 0
+        self._depth = 0
+
+    def _file(self) -> int:
+        # One descriptor per process: a forked worker must not share its master's (flock belongs to the open file).
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._threads:
+            self._depth += 1
+            try:
+                if self._depth == 1:
+                    fcntl.flock(self._file(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    if self._depth == 1:
+                        fcntl.flock(self._file(), fcntl.LOCK_UN)
+            finally:
+                self._depth -= 1
+
+
 class FastQuery:
     """A Core statement compiled once per dialect and run on a raw DBAPI cursor: for the hottest statements.
 
@@ -382,7 +424,7 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._memory_lock: threading.RLock | None = None
-        self._file_write_lock: threading.RLock | None = None
+        self._file_write_lock: WriterLock | None = None
         self.signal: ChangeSignal | None = None
         self._sqlite_path: str | None = None
         self._readers = threading.local()  # per-thread read-only connections to a SQLite file (`fetch_one`)
@@ -400,8 +442,8 @@ class Store:
                 self._memory_lock = threading.RLock()
             engine = create_engine(url, **kwargs)
             _install_sqlite_hooks(engine, wal=not memory)
-            if not memory:
-                self._file_write_lock = threading.RLock()
+            if not memory and path is not None:
+                self._file_write_lock = WriterLock(path + ".lock")
                 self._sqlite_path = path
             self.signal = ChangeSignal(None if memory or path is None else path + ".signal")
         else:
@@ -511,12 +553,11 @@ class Store:
 
     @contextmanager
     def _process_writer(self) -> Iterator[None]:
-        # SQLite allows one writer; threads of one process queue here instead of in SQLite's busy handler, which
-        # sleeps in growing steps and would cost far more than the wait itself. Other processes still use it.
+        # SQLite allows one writer: writers of every thread and process queue here (see WriterLock).
         if self._file_write_lock is None:
             yield
             return
-        with self._file_write_lock:
+        with self._file_write_lock.hold():
             yield
 
     @contextmanager
