@@ -50,7 +50,7 @@ class SandboxState(Base):
 VERSION_STATE = "_state_version"  # the change signal on PostgreSQL (see Store.cached)
 _VERSION_SEEN = "sandbox_version_seen"
 
-SCHEMA_HEAD = "0001_initial"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
+SCHEMA_HEAD = "0002_event_seq_index"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
 
 
 def register_models() -> None:

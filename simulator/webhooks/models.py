@@ -31,15 +31,18 @@ class DakotaEvent(Base):
     """One Dakota event: the `Event` envelope, as `GET /events` lists it and webhooks carry it."""
 
     __tablename__ = "dakota_events"
+    # The next event's seq is max(seq) of its organisation, read by every import: an index on the organisation
+    # alone made that a scan of all its events (3 ms at 20,000 events); this one makes it one index step.
+    __table_args__ = (Index("ix_dakota_events_org_seq", "organization_id", "seq"),)
     id: Mapped[str] = mapped_column(String(27), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(String(27), index=True)
+    organization_id: Mapped[str] = mapped_column(String(27))
     type: Mapped[str] = mapped_column(String(64))
     created: Mapped[float] = mapped_column(Float)
     envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
     simulation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     replay_count: Mapped[int] = mapped_column(Integer, default=0)
     # Emission order within an organisation (several events can share one clock instant).
-    seq: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxItem(Base):

@@ -64,10 +64,11 @@ def test_create_schema_on_an_empty_database_stamps_head_and_matches_the_models(s
 
 def test_a_database_made_before_migrations_is_adopted_and_kept(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
-    register_models()
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
     with engine.begin() as conn:
+        # What those versions made: the initial revision's schema (their models), with no alembic_version.
+        command.upgrade(alembic_config(conn), "0001_initial")
+        conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("INSERT INTO sandbox_state (key, value) VALUES ('keep', '{\"me\": 1}')"))
     engine.dispose()
     s = Store(url)
@@ -76,6 +77,7 @@ def test_a_database_made_before_migrations_is_adopted_and_kept(tmp_path: Any) ->
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
         assert conn.execute(text("SELECT count(*) FROM sandbox_state WHERE key = 'keep'")).scalar() == 1
     s.dispose()
+    assert _diffs(url) == []
 
 
 def test_create_schema_is_idempotent(tmp_path: Any) -> None:
@@ -111,3 +113,40 @@ def test_sandboxes_starting_at_once_on_one_postgres_database_do_not_collide() ->
         t.join(60)
     assert errors == []
     assert _diffs(url) == []
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_rows(store: str, tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/r1.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001_initial")
+        conn.execute(
+            text(
+                "INSERT INTO dakota_events (id, organization_id, type, created, envelope, replay_count, seq) "
+                "VALUES ('ev1', 'org1', 'customer.created', 1.0, '{}', 0, 7)"
+            )
+        )
+    engine.dispose()
+    s = Store(url)
+    s.create_schema()
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        assert conn.execute(text("SELECT seq FROM dakota_events WHERE id = 'ev1'")).scalar() == 7
+        indexes = {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes("dakota_events")}
+    s.dispose()
+    assert indexes == {"ix_dakota_events_org_seq": ["organization_id", "seq"]}
+    assert _diffs(url) == []
+
+
+def test_the_next_event_seq_is_one_index_step_not_a_scan(tmp_path: Any) -> None:
+    # Every bulk import reads max(seq) of the organisation's events; a scan grew with every event ever emitted.
+    from simulator.webhooks.service import _MAX_SEQ
+
+    s = Store(f"sqlite:///{tmp_path}/plan.db")
+    s.create_schema()
+    sql, args = _MAX_SEQ.prepare(s.engine.dialect, {"org": "org1"})
+    with s.engine.connect() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, args))
+    s.dispose()
+    assert "COVERING INDEX ix_dakota_events_org_seq" in plan, plan
