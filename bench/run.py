@@ -1011,7 +1011,8 @@ def markdown(res: Results) -> str:
     m = res.meta
     lines = [
         f"Measured {m['date']} on a {m['cores']}-core {m['machine']} machine, Python {m['python']}, store "
-        f"{m['store']}, `serve --workers {m['workers']}` (gunicorn gthread, 8 threads per worker, kept connections); GET load: "
+        f"{m['store']}, `serve --workers {m['workers']}` (gunicorn gthread, 8 threads per worker, kept "
+        f"connections); GET load: "
         f"{m['get_load']}. Load average when the run started: {m['load_average_at_start']}.",
         "",
         "| " + " | ".join(HEADERS) + " |",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from simulator.core.clock import iso
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, detached_row, locked_get
+from simulator.core.store import FastQuery, detached_row, fetch_all_in, locked_get
 from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
@@ -112,6 +112,44 @@ _CUSTOMER_VIEW = FastQuery(
     .where(Customer.id == bindparam("customer_id"))
 )
 _CUSTOMER_COLUMNS = len(CustomerRow._fields)
+
+
+class _ListedCustomer(NamedTuple):
+    """A customer as GET /customers filters and sorts it (a `CustomerRow` and its external id)."""
+
+    id: str
+    organization_id: str
+    name: str
+    customer_type: str
+    kyb_status: str
+    email: str | None
+    application_id: str | None
+    created_at: float
+    updated_at: float
+    external_id: str | None
+
+
+# An organisation's customers and its applications' states, for GET /customers (read-only sessions: no pending
+# ORM changes for these raw reads to miss).
+_CUSTOMER_LIST = FastQuery(
+    select(
+        Customer.id,
+        Customer.organization_id,
+        Customer.name,
+        Customer.customer_type,
+        Customer.kyb_status,
+        Customer.email,
+        Customer.application_id,
+        Customer.created_at,
+        Customer.updated_at,
+        Customer.external_id,
+    ).where(Customer.organization_id == bindparam("org"))
+)
+_APPLICATION_STATES = FastQuery(
+    select(Application.id, Application.status, Application.decision, Application.token).where(
+        Application.organization_id == bindparam("org")
+    )
+)
 _APPLICATIONS = cast(Table, Application.__table__)
 _APPLICATION_COLUMNS = tuple(c.name for c in _APPLICATIONS.columns)
 _APPLICATION_VIEW = FastQuery(
@@ -202,10 +240,6 @@ class Applications:
     # ------------------------------------------------------------------ shapes
     def application_url(self, app: ApplicationFields) -> str:
         return f"{self.rt.settings.resolved_base_url}/applications/{app.id}?token={app.token}"
-
-    def customer_dict(self, session: Session, c: Customer) -> dict[str, Any]:
-        app = session.get(Application, c.application_id) if c.application_id else None
-        return self.customer_shape(c, app)
 
     def customer_shape(self, c: CustomerFields, app: ApplicationFields | None) -> dict[str, Any]:
         """Dakota's Customer object."""
@@ -453,11 +487,11 @@ class Applications:
 
     # ------------------------------------------------------------------ lists
     def list_customers(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
-        rows = list(session.scalars(select(Customer).where(Customer.organization_id == key.organization_id)))
-        apps = {
-            a.id: a
-            for a in session.scalars(select(Application).where(Application.organization_id == key.organization_id))
-        }
+        # Filters, sorts and pages work on the few columns they need (plain rows, no ORM objects, none of the
+        # applications' JSON): an organisation's whole list is read for every page, so it must stay cheap.
+        org = key.organization_id
+        rows = list(map(_ListedCustomer._make, fetch_all_in(session, _CUSTOMER_LIST, org=org)))
+        apps = {a[0]: ApplicationRow._make(a) for a in fetch_all_in(session, _APPLICATION_STATES, org=org)}
         search = (args.get("search") or "").strip().lower()
         if search:
             rows = [
@@ -495,7 +529,7 @@ class Applications:
         if sort_dir not in ("asc", "desc"):
             raise p.invalid("sort_dir must be asc or desc", "sort_dir")
 
-        def sort_key(c: Customer) -> tuple[Any, str]:
+        def sort_key(c: _ListedCustomer) -> tuple[Any, str]:
             app = apps.get(c.application_id or "")
             value: Any = {
                 "application_status": app.status if app else "",
@@ -510,7 +544,7 @@ class Applications:
 
         rows.sort(key=sort_key, reverse=sort_dir == "desc")
         page, meta = paginate(rows, args, lambda c: c.id)
-        return {"data": [self.customer_dict(session, c) for c in page], "meta": meta}
+        return {"data": [self.customer_shape(c, apps.get(c.application_id or "")) for c in page], "meta": meta}
 
     def list_applications(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
         app_type = args.get("type")
@@ -519,15 +553,18 @@ class Applications:
         status = args.get("status")
         if status is not None and status not in LIST_STATUSES:
             raise p.invalid("status must be one of pending, submitted, completed", "status")
-        q = select(Application).where(Application.organization_id == key.organization_id)
-        rows = list(session.scalars(q))
+        # Filtered, sorted and paged on four columns; only the page's applications are loaded whole.
+        q = select(Application.id, Application.application_type, Application.status, Application.created_at)
+        rows = list(session.execute(q.where(Application.organization_id == key.organization_id)))
         if app_type:
             rows = [a for a in rows if a.application_type == app_type]
         if status:
             rows = [a for a in rows if a.status == status]
         rows.sort(key=lambda a: (-a.created_at, a.id))
         page, meta = paginate(rows, args, lambda a: a.id)
-        return {"data": [self.list_item(a) for a in page], "meta": meta}
+        ids = [a.id for a in page]
+        loaded = {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))} if ids else {}
+        return {"data": [self.list_item(loaded[i]) for i in ids], "meta": meta}
 
 
 def _csv(raw: str | None) -> set[str]:

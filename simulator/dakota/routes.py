@@ -229,9 +229,9 @@ def list_events() -> Response:
     sb = sandbox()
     with sb.rt.store.read() as session:
         key = _api_key(session)
-        rows = sb.webhooks.events(session, key.organization_id)
-        page, meta = paginate(rows, read_args(), lambda ev: ev.id)
-        return ok({"data": [ev.envelope for ev in page], "meta": meta})
+        ids = sb.webhooks.event_ids(session, key.organization_id)
+        page, meta = paginate(ids, read_args(), lambda event_id: event_id)
+        return ok({"data": sb.webhooks.event_envelopes(session, page), "meta": meta})
 
 
 @bp.get("/webhooks")

@@ -532,9 +532,18 @@ class Webhooks:
         }
 
     # ------------------------------------------------------------------ Dakota API: events, history, replay
-    def events(self, session: Session, org: str) -> list[DakotaEvent]:
-        q = select(DakotaEvent).where(DakotaEvent.organization_id == org).order_by(DakotaEvent.seq.desc())
+    def event_ids(self, session: Session, org: str) -> list[str]:
+        """The organisation's event ids, newest first (ids only: every page reads the whole list)."""
+        q = select(DakotaEvent.id).where(DakotaEvent.organization_id == org).order_by(DakotaEvent.seq.desc())
         return list(session.scalars(q))
+
+    def event_envelopes(self, session: Session, ids: list[str]) -> list[dict[str, Any]]:
+        """The `Event` envelopes of these events, in this order."""
+        if not ids:
+            return []
+        q = select(DakotaEvent.id, DakotaEvent.envelope).where(DakotaEvent.id.in_(ids))
+        found: dict[str, dict[str, Any]] = {row[0]: row[1] for row in session.execute(q)}
+        return [found[i] for i in ids]
 
     def history(self, session: Session, org: str, args: dict[str, str]) -> dict[str, Any]:
         status = args.get("status")

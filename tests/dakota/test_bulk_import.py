@@ -848,6 +848,18 @@ def test_list_applications_filters_by_status(kit: Kit, three_customers: list[dic
     assert names == {("Olivia", "Bennett"), ("James", "Carter"), ("Ana", "García")}
 
 
+def test_list_applications_pages_are_slices_of_the_whole_list(kit: Kit, three_customers: list[dict[str, Any]]) -> None:
+    # Pages are cut from a list of ids and then loaded: each item must be whole and in its place.
+    whole = kit.admin.list_applications().json()
+    assert len(whole["data"]) == 3
+    page1 = kit.admin.list_applications(limit=2).json()
+    assert page1["data"] == whole["data"][:2]
+    assert page1["meta"] == {"total_count": 3, "has_more_after": True, "has_more_before": False}
+    page2 = kit.admin.list_applications(limit=2, starting_after=page1["data"][-1]["application_id"]).json()
+    assert page2["data"] == whole["data"][2:]
+    assert page2["meta"] == {"total_count": 3, "has_more_after": False, "has_more_before": True}
+
+
 @pytest.mark.parametrize("params", [{"status": "approved"}, {"status": "PENDING"}, {"type": "company"}])
 def test_list_applications_invalid_filter_is_400(kit: Kit, params: dict[str, str]) -> None:
     assert_problem(kit.admin.list_applications(**params), 400)
