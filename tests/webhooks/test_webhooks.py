@@ -480,6 +480,28 @@ def test_webhook_history_shows_status_and_attempts(kit: Kit, rx: WebhookReceiver
     assert one.json()["id"] == done["id"]
 
 
+def test_webhook_history_pages_with_a_cursor_newest_first(kit: Kit, rx: WebhookReceiver) -> None:
+    target_for(kit, rx.url)
+    for _ in range(3):
+        import_one(kit)
+        advance(kit, 1)  # distinct creation times: the order is by time
+    whole = history(kit)
+    assert [d["created_at"] for d in whole["data"]] == sorted((d["created_at"] for d in whole["data"]), reverse=True)
+    assert len(whole["data"]) == 3 and whole["has_more"] is False and whole["cursor"] is None
+    first = history(kit, limit=2)
+    assert first["data"] == whole["data"][:2]
+    assert first["has_more"] is True and first["cursor"] == whole["data"][1]["id"]
+    rest = history(kit, limit=2, cursor=first["cursor"])
+    assert rest["data"] == whole["data"][2:]
+    assert rest["has_more"] is False and rest["cursor"] is None
+    assert (
+        kit.http.get(
+            f"{kit.base_url}/webhooks", params={"cursor": "nope"}, headers=headers(idempotency=False)
+        ).status_code
+        == 400
+    )
+
+
 def test_replay_redelivers_the_same_event_marked_as_a_replay(kit: Kit, rx: WebhookReceiver) -> None:
     target_for(kit, rx.url)
     import_one(kit)
