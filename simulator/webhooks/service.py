@@ -664,7 +664,8 @@ class Webhooks:
 
 def _public_status(r: Any) -> str:
     """The status an outbox item (or a row of its columns) shows on Dakota's API."""
-    return {"delivering": "pending"}.get(r.status, r.status)
+    status: str = r.status
+    return "pending" if status == "delivering" else status
 
 
 def _valid_url(url: Any) -> str:
