@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -427,7 +427,8 @@ class Store:
         self._file_write_lock: WriterLock | None = None
         self.signal: ChangeSignal | None = None
         self._sqlite_path: str | None = None
-        self._readers = threading.local()  # per-thread read-only connections to a SQLite file (`fetch_one`)
+        self._readers = threading.local()  # per-thread read-only connections (`fetch_one`)
+        self._pool_pid = os.getpid()
         self._cache: dict[str, tuple[bytes, Any]] = {}
         if self.is_sqlite:
             path = _sqlite_file(url)
@@ -504,6 +505,8 @@ class Store:
             if self._sqlite_path is not None:
                 found = self._sqlite_reader().execute(sql, args)
                 row, description = found.fetchone(), found.description
+            elif not self.is_sqlite:
+                row, description = self._postgres_read(sql, args)
             else:
                 with self._serialized():
                     conn = self.engine.raw_connection()
@@ -519,6 +522,37 @@ class Store:
         except Exception as exc:
             raise _wrapped(dialect, exc, sql, args) from exc
         return query.rows(dialect, description, [row])[0] if row is not None else None
+
+    def _postgres_read(self, sql: str, args: Any) -> tuple[Any, Any]:
+        # One autocommit connection per thread, kept out of the pool: a pooled read paid three round trips (the
+        # pre-ping, the SELECT, the rollback on return), and GETs read twice (the change signal, then the row).
+        # A connection the server dropped is replaced once; a SELECT is safe to repeat.
+        for attempt in (1, 2):
+            conn = self._postgres_reader()
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, args)
+                    return cur.fetchone(), cur.description
+                finally:
+                    cur.close()
+            except self.engine.dialect.loaded_dbapi.OperationalError:
+                if attempt == 2 or not conn.closed:
+                    raise  # the statement failed, not the connection
+        raise AssertionError("unreachable")
+
+    def _postgres_reader(self) -> Any:
+        local = self._readers
+        held: _PostgresReader | None = getattr(local, "pg", None)
+        if held is None or held.pid != os.getpid() or held.conn.closed:
+            if held is not None and held.pid != os.getpid():
+                _INHERITED.append(held)  # the parent's session: never finalized (closed) from here
+            if self._pool_pid != os.getpid():
+                # Forked: the pool's connections are the parent's sessions. Drop them (unclosed) and start afresh.
+                self.engine.dispose(close=False)
+                self._pool_pid = os.getpid()
+            held = local.pg = _PostgresReader(self.engine.raw_connection())
+        return held.conn
 
     def _sqlite_reader(self) -> sqlite3.Connection:
         # One autocommit, query-only connection per thread (and process: never one inherited across a fork); a
@@ -652,8 +686,37 @@ class Store:
         return int(log), int(done)
 
     def dispose(self) -> None:
+        held: _PostgresReader | None = getattr(self._readers, "pg", None)
+        if held is not None:
+            held.close()  # this thread's PostgreSQL reader (other threads' close with their threads)
+            self._readers.pg = None
         self.engine.dispose()
 
+
+class _PostgresReader:
+    """A thread's autocommit PostgreSQL connection for `Store.fetch_one`, detached from the pool; closed when the
+    thread ends (its thread-local storage goes), or by `Store.dispose`."""
+
+    def __init__(self, fairy: Any) -> None:
+        conn = fairy.driver_connection
+        assert conn is not None
+        fairy.detach()  # out of the pool for good: the pool neither counts nor resets it
+        conn.rollback()  # the pool's pre-ping may have opened a transaction
+        conn.autocommit = True
+        self.fairy, self.conn, self.pid = fairy, conn, os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # never a parent's session from a forked child
+            self.fairy.close()
+
+    def __del__(self) -> None:
+        with suppress(Exception):  # a connection the server already dropped: nothing to close
+            self.close()
+
+
+# PostgreSQL readers a forked child inherited with its parent's thread: kept referenced so that finalizing them in
+# the child never ends the parent's session.
+_INHERITED: list[Any] = []
 
 WAL_AUTOCHECKPOINT_PAGES = 20_000  # about 80 MB of WAL at most between checkpoints when none runs in the background
 
