@@ -6,10 +6,10 @@ import threading
 import time
 from typing import Any, cast
 
-from sqlalchemy import Float, Integer, String, Table, Text, delete, func, select
+from sqlalchemy import Float, Integer, String, Table, Text, bindparam, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from simulator.core.store import Base
+from simulator.core.store import Base, FastQuery, execute_in, fetch_in, insert_now
 
 
 class JournalEntry(Base):
@@ -38,26 +38,27 @@ class JournalEntry(Base):
         }
 
 
+_TABLE = cast(Table, JournalEntry.__table__)
+_LAST_ID = FastQuery(select(func.max(_TABLE.c.id)))
+_PRUNE = FastQuery(delete(_TABLE).where(_TABLE.c.id <= bindparam("below")))
+
+
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     # Hostile input is journalled too: make it storable everywhere (PostgreSQL text refuses NUL).
     return {k: v.replace("\x00", "\\0") if isinstance(v, str) else v for k, v in fields.items()}
-
-
-def record(session: Session, size: int, **fields: Any) -> None:
-    """Write one entry now (and prune now and then)."""
-    write_many(session, size, [fields])
 
 
 def write_many(session: Session, size: int, rows: list[dict[str, Any]]) -> None:
     """Write entries with Core INSERTs (the ORM unit of work costs more than a small GET), then prune."""
     if not rows:
         return
-    # One executemany on the table (no ORM bookkeeping), then prune what fell out of the window.
-    table = cast(Table, JournalEntry.__table__)
-    session.connection().execute(table.insert(), [_clean(f) for f in rows])
-    last = int(session.scalar(select(func.max(JournalEntry.id))) or 0)
+    # One executemany on the raw cursor (no ORM bookkeeping, no per-execution work), then prune what fell out of
+    # the window. Nothing reads the journal back in the writing transaction.
+    insert_now(session, _TABLE, [_clean(f) for f in rows])
+    found = fetch_in(session, _LAST_ID)
+    last = int((found[0] if found else None) or 0)
     if last % 50 < len(rows) or len(rows) >= 50:
-        session.execute(delete(JournalEntry).where(JournalEntry.id <= last - size))
+        execute_in(session, _PRUNE, {"below": last - size})
 
 
 class JournalBuffer:
