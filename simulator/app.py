@@ -181,8 +181,16 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         env = req.environ
         ctx = g._get_current_object()
         ctx.started = time.perf_counter()
-        length = req.content_length
-        if length is not None and length > max_bytes:
+        # werkzeug's `content_length`, read straight from the environ (its property costs more than this whole
+        # check): a chunked body has no length up front, and is limited as it is read.
+        length = env.get("CONTENT_LENGTH")
+        if (
+            length
+            and length.isascii()
+            and length.isdigit()
+            and int(length) > max_bytes
+            and "chunked" not in env.get("HTTP_TRANSFER_ENCODING", "").lower()
+        ):
             raise RequestEntityTooLarge()  # even on routes that never read their body
         ctx.request_id = rid = rt.ids.request_id()
         current_request.set(RequestInfo(request_id=rid, idempotency_key=env.get("HTTP_X_IDEMPOTENCY_KEY")))

@@ -153,8 +153,11 @@ class Faults:
         # Checked on every API request. Cached per process until the store's change signal moves (see
         # `Store.cached_state`): a rule set by a scenario step applies to the very next request, whichever worker
         # serves it, or seeded fault runs would not reproduce.
-        st = self.rt.store.cached_state(None, FAULTS_STATE, LIMITS_STATE)
-        return _config(st[FAULTS_STATE]), _limits(st[LIMITS_STATE])
+        def load(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+            st = self.rt.store.cached_state(session, FAULTS_STATE, LIMITS_STATE)
+            return _config(st[FAULTS_STATE]), _limits(st[LIMITS_STATE])
+
+        return self.rt.store.cached(None, "faults:settings", load)  # parsed once per change, not per request
 
     # ------------------------------------------------------------------ configuration
     def config(self, session: Session) -> dict[str, Any]:

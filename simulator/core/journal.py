@@ -45,6 +45,8 @@ _PRUNE = FastQuery(delete(_TABLE).where(_TABLE.c.id <= bindparam("below")))
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     # Hostile input is journalled too: make it storable everywhere (PostgreSQL text refuses NUL).
+    if not any(isinstance(v, str) and "\x00" in v for v in fields.values()):
+        return fields
     return {k: v.replace("\x00", "\\0") if isinstance(v, str) else v for k, v in fields.items()}
 
 

@@ -319,12 +319,28 @@ class _Plan:
     defaults: dict[str, Any]
     processors: Mapping[str, Callable[[Any], Any]]
 
+    def __post_init__(self) -> None:
+        # Positional statements (SQLite) build their tuple in one pass: name, processor, default, in order.
+        if self.order is not None:
+            missing = object()
+            steps = tuple((n, self.processors.get(n), self.defaults.get(n, missing)) for n in self.order)
+            object.__setattr__(self, "_steps", steps)
+            object.__setattr__(self, "_missing", missing)
+
     def args(self, params: dict[str, Any]) -> Any:
+        if self.order is not None:
+            missing = self._missing  # type: ignore[attr-defined]
+            out = []
+            for name, proc, default in self._steps:  # type: ignore[attr-defined]
+                value = params[name] if default is missing or name in params else default
+                # Applied to None too, as SQLAlchemy does (a JSON column stores None as JSON null).
+                out.append(value if proc is None else proc(value))
+            return tuple(out)
         merged = {**self.defaults, **params} if self.defaults else params
-        if self.processors:  # applied to None too, as SQLAlchemy does (a JSON column stores None as JSON null)
+        if self.processors:
             procs = self.processors
             merged = {k: (procs[k](v) if k in procs else v) for k, v in merged.items()}
-        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+        return merged
 
 
 _RAW = "sandbox_raw_connection"
