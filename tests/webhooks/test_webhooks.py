@@ -927,10 +927,16 @@ def _write_transactions(app: Flask) -> list[str]:
     from sqlalchemy import event
 
     seen: list[str] = []
+    engine = app.extensions["kyc_sandbox"].rt.store.engine
 
-    @event.listens_for(app.extensions["kyc_sandbox"].rt.store.engine, "before_cursor_execute")
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("sandbox_immediate"):  # `Store.write`, on either store
+            seen.append("write transaction")
+
+    @event.listens_for(engine, "before_cursor_execute")
     def _count(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
-        if statement.startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in statement:
+        if statement.startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in statement:
             seen.append(statement)
 
     return seen
