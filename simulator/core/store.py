@@ -756,6 +756,10 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # On the driver connection: SQLAlchemy's statement machinery cost a fifth of a small write transaction.
-        immediate = conn.get_execution_options().get("sandbox_immediate", False)
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver connection: SQLAlchemy's statement machinery cost a fifth of a small write transaction. Its
+        # errors (a lock still busy after busy_timeout) are raised as SQLAlchemy's, as that machinery raised them.
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("sandbox_immediate", False) else "BEGIN"
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except Exception as exc:
+            raise _wrapped(conn.dialect, exc, sql, ()) from exc

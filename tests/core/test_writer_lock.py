@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,9 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
+from simulator.app import create_app
 from simulator.core.store import SandboxState, Store, WriterLock
+from simulator.settings import Settings
 
 
 @pytest.fixture
@@ -135,3 +139,39 @@ def test_a_writer_killed_by_sigkill_frees_the_lock_and_leaves_nothing_behind(sto
         keys = set(session.scalars(select(SandboxState.key)))
         assert "after" in keys and "half-done" not in keys
         assert session.scalar(select(func.count()).select_from(SandboxState)) == len(keys)
+
+
+def impatient(store: Store) -> None:
+    """Every connection the store opens from now on gives up at once on a locked file (not after 30 s)."""
+    event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=0"))
+    store.engine.dispose()
+
+
+def test_a_write_lock_still_busy_is_sqlalchemys_operational_error(store: Store, tmp_path: Path) -> None:
+    # Another program holds SQLite's own write lock (it does not queue on <db>.lock); our BEGIN IMMEDIATE gives up
+    # at once here, and must fail as SQLAlchemy's OperationalError (the app answers that with 503 and Retry-After).
+    impatient(store)
+    other = sqlite3.connect(tmp_path / "sandbox.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"), store.write() as session:
+            store.put_state(session, "k", {})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not held_elsewhere(tmp_path / "sandbox.db.lock")
+
+
+def test_the_app_answers_a_busy_store_with_503_and_retry_after(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/busy.db"))
+    impatient(app.extensions["kyc_sandbox"].rt.store)
+    other = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        reply = app.test_client().post("/_sandbox/donors", json={"profile": "gb-passport"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert reply.status_code == 503, reply.get_data(as_text=True)
+    assert reply.headers["Retry-After"] == "1"
+    assert "busy" in reply.get_json()["error"]["message"]
