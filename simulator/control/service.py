@@ -103,7 +103,7 @@ def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, A
         result, row = sumsub.mint_share_token(
             session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
         )
-    return {**result, "expires_at": row.expires_at, "ttl_in_secs": row.ttl_seconds}
+    return {**result, "expires_at": row["expires_at"], "ttl_in_secs": row["ttl_seconds"]}
 
 
 def sumsub_webhooks(session: Session) -> list[dict[str, Any]]:

@@ -209,6 +209,11 @@ def _all_copies(model: type[_Row], session: Session) -> dict[str, _Row]:
     return {row[pk.key]: detached_row(model, dict(row)) for row in session.execute(select(table)).mappings()}
 
 
+def _all_partnerships(session: Session) -> frozenset[tuple[str, str]]:
+    pairs = select(Partnership.donor_client_id, Partnership.recipient_client_id)
+    return frozenset((d, r) for d, r in session.execute(pairs))
+
+
 def _applicant(**values: Any) -> Applicant:
     """A new applicant row's object (written with a raw INSERT): `Applicant(**values)` without its cost."""
     return detached_row(Applicant, values)
@@ -311,10 +316,7 @@ class SumsubService:
 
     def partnerships(self, session: Session) -> frozenset[tuple[str, str]]:
         """Every (donor, recipient) agreement (seed data): kept per process until the change signal moves."""
-        pairs = select(Partnership.donor_client_id, Partnership.recipient_client_id)
-        return self.rt.store.cached(
-            session, "sumsub_partnerships", lambda s: frozenset((d, r) for d, r in s.execute(pairs))
-        )
+        return self.rt.store.cached(session, "sumsub_partnerships", _all_partnerships)
 
     # ------------------------------------------------------------------ levels
     def level_ref(self, session: Session, name: str) -> Level | None:
@@ -654,8 +656,8 @@ class SumsubService:
 
     def mint_share_token(
         self, session: Session, client: SumsubClient, applicant_id: Any, for_client_id: Any, ttl: Any
-    ) -> tuple[dict[str, Any], ShareToken]:
-        """`generate_share_token`, also returning the new (pending) token row."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`generate_share_token`, also returning the new (pending) token row's columns."""
         if not isinstance(applicant_id, str) or not applicant_id:
             raise e.bad_request("applicantId is required")
         if not isinstance(for_client_id, str) or not for_client_id:
@@ -683,13 +685,10 @@ class SumsubService:
             "redeemed_by": None,
             "redeemed_applicant_id": None,
         }
-        # A Core INSERT now (the unit of work cost more than the row), then the object joins the session as the
-        # persistent row it is.
-        insert_rows(session, _TOKENS, values)
-        row = ShareToken(**values)
-        make_transient_to_detached(row)
-        session.add(row)
-        return {"token": token, "forClientId": for_client_id}, row
+        # A Core INSERT now (the unit of work cost more than the row); a later read in this transaction (ORM or raw)
+        # finds the row in the database.
+        insert_now(session, _TOKENS, values)
+        return {"token": token, "forClientId": for_client_id}, values
 
     def redeem(
         self,
