@@ -91,23 +91,12 @@ class ApplicationRow(NamedTuple):
     token: str
 
 
-# GET /customers/{id} is the hottest read: one statement, no ORM (see FastQuery). Columns in the two rows' order.
+# The columns behind the two rows, in their fields' order.
+_CUSTOMER_FIELDS = tuple(getattr(Customer, name) for name in CustomerRow._fields)
+_APPLICATION_FIELDS = tuple(getattr(Application, name) for name in ApplicationRow._fields)
+# GET /customers/{id} is the hottest read: one statement, no ORM (see FastQuery).
 _CUSTOMER_VIEW = FastQuery(
-    select(
-        Customer.id,
-        Customer.organization_id,
-        Customer.name,
-        Customer.customer_type,
-        Customer.kyb_status,
-        Customer.email,
-        Customer.application_id,
-        Customer.created_at,
-        Customer.updated_at,
-        Application.id,
-        Application.status,
-        Application.decision,
-        Application.token,
-    )
+    select(*_CUSTOMER_FIELDS, *_APPLICATION_FIELDS)
     .outerjoin(Application, Application.id == Customer.application_id)
     .where(Customer.id == bindparam("customer_id"))
 )
@@ -115,7 +104,7 @@ _CUSTOMER_COLUMNS = len(CustomerRow._fields)
 
 
 class _ListedCustomer(NamedTuple):
-    """A customer as GET /customers filters and sorts it (a `CustomerRow` and its external id)."""
+    """A customer as GET /customers filters and sorts it: `CustomerRow`'s fields, then its external id."""
 
     id: str
     organization_id: str
@@ -129,27 +118,15 @@ class _ListedCustomer(NamedTuple):
     external_id: str | None
 
 
+assert _ListedCustomer._fields == (*CustomerRow._fields, "external_id")  # the list query's column order
+
+
 # An organisation's customers and its applications' states, for GET /customers (read-only sessions: no pending
 # ORM changes for these raw reads to miss).
 _CUSTOMER_LIST = FastQuery(
-    select(
-        Customer.id,
-        Customer.organization_id,
-        Customer.name,
-        Customer.customer_type,
-        Customer.kyb_status,
-        Customer.email,
-        Customer.application_id,
-        Customer.created_at,
-        Customer.updated_at,
-        Customer.external_id,
-    ).where(Customer.organization_id == bindparam("org"))
+    select(*_CUSTOMER_FIELDS, Customer.external_id).where(Customer.organization_id == bindparam("org"))
 )
-_APPLICATION_STATES = FastQuery(
-    select(Application.id, Application.status, Application.decision, Application.token).where(
-        Application.organization_id == bindparam("org")
-    )
-)
+_APPLICATION_STATES = FastQuery(select(*_APPLICATION_FIELDS).where(Application.organization_id == bindparam("org")))
 _APPLICATIONS = cast(Table, Application.__table__)
 _APPLICATION_COLUMNS = tuple(c.name for c in _APPLICATIONS.columns)
 _APPLICATION_VIEW = FastQuery(

@@ -41,9 +41,13 @@ def _fresh_postgres(name: str) -> str:
     return url
 
 
+def _empty_database(store: str, tmp_path: Any, name: str) -> str:
+    return f"sqlite:///{tmp_path}/{name}" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+
+
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_migrations_from_empty_build_exactly_the_models(store: str, tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/m.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    url = _empty_database(store, tmp_path, "m.db")
     engine = create_engine(url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
@@ -53,7 +57,7 @@ def test_migrations_from_empty_build_exactly_the_models(store: str, tmp_path: An
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_create_schema_on_an_empty_database_stamps_head_and_matches_the_models(store: str, tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/s.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    url = _empty_database(store, tmp_path, "s.db")
     s = Store(url)
     s.create_schema()
     with s.engine.connect() as conn:
@@ -117,7 +121,7 @@ def test_sandboxes_starting_at_once_on_one_postgres_database_do_not_collide() ->
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_rows(store: str, tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/r1.db" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
+    url = _empty_database(store, tmp_path, "r1.db")
     engine = create_engine(url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001_initial")
