@@ -103,28 +103,13 @@ _CUSTOMER_VIEW = FastQuery(
 _CUSTOMER_COLUMNS = len(CustomerRow._fields)
 
 
-class _ListedCustomer(NamedTuple):
-    """A customer as GET /customers filters and sorts it: `CustomerRow`'s fields, then its external id."""
-
-    id: str
-    organization_id: str
-    name: str
-    customer_type: str
-    kyb_status: str
-    email: str | None
-    application_id: str | None
-    created_at: float
-    updated_at: float
-    external_id: str | None
-
-
-assert _ListedCustomer._fields == (*CustomerRow._fields, "external_id")  # the list query's column order
-
-
-# An organisation's customers and its applications' states, for GET /customers (read-only sessions: no pending
-# ORM changes for these raw reads to miss).
-_CUSTOMER_LIST = FastQuery(
-    select(*_CUSTOMER_FIELDS, Customer.external_id).where(Customer.organization_id == bindparam("org"))
+# An organisation's customers (all, or those with one external id) and its applications' states, for
+# GET /customers (read-only sessions: no pending ORM changes for these raw reads to miss).
+_CUSTOMER_LIST = FastQuery(select(*_CUSTOMER_FIELDS).where(Customer.organization_id == bindparam("org")))
+_CUSTOMER_LIST_BY_EXTERNAL_ID = FastQuery(
+    select(*_CUSTOMER_FIELDS).where(
+        Customer.organization_id == bindparam("org"), Customer.external_id == bindparam("external_id")
+    )
 )
 _APPLICATION_STATES = FastQuery(select(*_APPLICATION_FIELDS).where(Application.organization_id == bindparam("org")))
 _APPLICATIONS = cast(Table, Application.__table__)
@@ -467,7 +452,11 @@ class Applications:
         # Filters, sorts and pages work on the few columns they need (plain rows, no ORM objects, none of the
         # applications' JSON): an organisation's whole list is read for every page, so it must stay cheap.
         org = key.organization_id
-        rows = list(map(_ListedCustomer._make, fetch_all_in(session, _CUSTOMER_LIST, org=org)))
+        if args.get("external_id"):
+            found = fetch_all_in(session, _CUSTOMER_LIST_BY_EXTERNAL_ID, org=org, external_id=args["external_id"])
+        else:
+            found = fetch_all_in(session, _CUSTOMER_LIST, org=org)
+        rows = list(map(CustomerRow._make, found))
         apps = {a[0]: ApplicationRow._make(a) for a in fetch_all_in(session, _APPLICATION_STATES, org=org)}
         search = (args.get("search") or "").strip().lower()
         if search:
@@ -476,8 +465,6 @@ class Applications:
                 for c in rows
                 if search in c.name.lower() or search in (c.email or "").lower() or search == c.id.lower()
             ]
-        if args.get("external_id"):
-            rows = [c for c in rows if c.external_id == args["external_id"]]
         kyb = _csv(args.get("kyb_statuses")) | ({args["kyb_status"]} if args.get("kyb_status") else set())
         if kyb:
             rows = [c for c in rows if c.kyb_status in kyb]
@@ -506,7 +493,7 @@ class Applications:
         if sort_dir not in ("asc", "desc"):
             raise p.invalid("sort_dir must be asc or desc", "sort_dir")
 
-        def sort_key(c: _ListedCustomer) -> tuple[Any, str]:
+        def sort_key(c: CustomerRow) -> tuple[Any, str]:
             app = apps.get(c.application_id or "")
             value: Any = {
                 "application_status": app.status if app else "",

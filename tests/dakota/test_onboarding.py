@@ -909,6 +909,8 @@ def test_create_customer_returns_its_application_with_a_nanosecond_expiry(kit: K
     assert c["application_status"] == "pending"
     assert c["kyc_status"] == "pending"
     assert kit.admin.list_customers(external_id="crm-1").json()["meta"]["total_count"] == 1
+    assert kit.admin.list_customers(external_id="crm-2").json()["meta"]["total_count"] == 0
+    assert kit.admin.list_customers(external_id="CRM-1").json()["meta"]["total_count"] == 0  # exact match
 
 
 BAD_CUSTOMERS: list[tuple[dict[str, Any], str]] = [
