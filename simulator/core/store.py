@@ -502,11 +502,6 @@ class Store:
 
         command.upgrade(alembic_config(conn), "head")
 
-    def drop_schema(self) -> None:
-        Base.metadata.drop_all(self.engine)
-        with self.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (never blocks writers on SQLite WAL)."""
@@ -680,9 +675,6 @@ class Store:
             session.add(SandboxState(key=key, value=value))
         else:
             row.value = value
-
-    def state_keys(self, session: Session) -> list[str]:
-        return list(session.scalars(select(SandboxState.key)))
 
     def checkpoint(self) -> tuple[int, int] | None:
         """Copy committed WAL pages into the SQLite file without blocking anyone (a PASSIVE checkpoint): what

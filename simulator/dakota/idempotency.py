@@ -142,14 +142,10 @@ class Idempotency:
         response = rec[_RESPONSE]
         if rec[_STATE] == "done" and response is not None and rec[_STATUS] is not None:
             return Replay(int(rec[_STATUS]), dict(response))
-        if rec[_LEASE] > wall:
-            raise p.DakotaProblem(
-                409,
-                "A request with this x-idempotency-key is still in progress; retry after it completes",
-            )
-        # The first attempt died: take it over, unless another retry just did.
+        # A live lease means the first attempt is still running; an expired one, that it died: take it over,
+        # unless another retry just did (the conditional UPDATE lets exactly one of them).
         lease = {"p_lease": rec[_LEASE], "lease_until": wall + s.idempotency_lease_seconds}
-        if execute_in(session, _TAKE_OVER, {**pk, **lease}) != 1:
+        if rec[_LEASE] > wall or execute_in(session, _TAKE_OVER, {**pk, **lease}) != 1:
             raise p.DakotaProblem(
                 409,
                 "A request with this x-idempotency-key is still in progress; retry after it completes",

@@ -45,13 +45,20 @@ def _empty_database(store: str, tmp_path: Any, name: str) -> str:
     return f"sqlite:///{tmp_path}/{name}" if store == "sqlite" else _fresh_postgres("kyc_sandbox_migrations")
 
 
+def _migrated(url: str, revision: str, *then: str) -> None:
+    """`alembic upgrade <revision>` on `url`, then the statements `then`, in one transaction."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+        for sql in then:
+            conn.execute(text(sql))
+    engine.dispose()
+
+
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_migrations_from_empty_build_exactly_the_models(store: str, tmp_path: Any) -> None:
     url = _empty_database(store, tmp_path, "m.db")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
-    engine.dispose()
+    _migrated(url, "head")
     assert _diffs(url) == []
 
 
@@ -68,13 +75,13 @@ def test_create_schema_on_an_empty_database_stamps_head_and_matches_the_models(s
 
 def test_a_database_made_before_migrations_is_adopted_and_kept(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        # What those versions made: the initial revision's schema (their models), with no alembic_version.
-        command.upgrade(alembic_config(conn), "0001_initial")
-        conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(text("INSERT INTO sandbox_state (key, value) VALUES ('keep', '{\"me\": 1}')"))
-    engine.dispose()
+    # What those versions made: the initial revision's schema (their models), with no alembic_version.
+    _migrated(
+        url,
+        "0001_initial",
+        "DROP TABLE alembic_version",
+        "INSERT INTO sandbox_state (key, value) VALUES ('keep', '{\"me\": 1}')",
+    )
     s = Store(url)
     s.create_schema()
     with s.engine.connect() as conn:
@@ -122,16 +129,12 @@ def test_sandboxes_starting_at_once_on_one_postgres_database_do_not_collide() ->
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_rows(store: str, tmp_path: Any) -> None:
     url = _empty_database(store, tmp_path, "r1.db")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0001_initial")
-        conn.execute(
-            text(
-                "INSERT INTO dakota_events (id, organization_id, type, created, envelope, replay_count, seq) "
-                "VALUES ('ev1', 'org1', 'customer.created', 1.0, '{}', 0, 7)"
-            )
-        )
-    engine.dispose()
+    _migrated(
+        url,
+        "0001_initial",
+        "INSERT INTO dakota_events (id, organization_id, type, created, envelope, replay_count, seq) "
+        "VALUES ('ev1', 'org1', 'customer.created', 1.0, '{}', 0, 7)",
+    )
     s = Store(url)
     s.create_schema()
     with s.engine.connect() as conn:
