@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -23,13 +21,13 @@ from simulator.dakota.applications import Applications
 from simulator.dakota.importer import BulkImporter
 from simulator.dakota.onboarding import Onboarding
 from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
+from simulator.http import BODY_TOO_LARGE, EXTENSION, BodyLimit, sandbox
 from simulator.settings import Settings
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.service import SumsubService
 from simulator.webhooks.service import KEY_STATE, Dispatcher, Webhooks
 
 log = logging.getLogger("simulator")
-EXTENSION = "kyc_sandbox"
 JOURNAL_FLUSH_SECONDS = 0.5  # the dispatcher's poll interval: how stale another worker's journal rows can be
 
 
@@ -92,10 +90,24 @@ class Sandbox:
             self.webhooks.ensure_key(session)
 
     def flush_journal(self) -> None:
+        """Write this process's pending journal entries: in one batch, or, should the batch fail, one by one, so
+        that an entry the store refuses costs only itself."""
         rows = self.journal.take()
-        if rows:
+        if not rows:
+            return
+        size = self.rt.settings.journal_size
+        try:
             with self.rt.store.write() as session:
-                journal.write_many(session, self.rt.settings.journal_size, rows)
+                journal.write_many(session, size, rows)
+            return
+        except SQLAlchemyError:
+            log.warning("journal batch refused; writing its %d entries one by one", len(rows), exc_info=True)
+        for row in rows:
+            try:
+                with self.rt.store.write() as session:
+                    journal.write_many(session, size, [row])
+            except SQLAlchemyError:
+                log.warning("journal entry dropped: %r", row, exc_info=True)
 
     def tick(self, *, kicked: bool = False) -> list[dict[str, Any]]:
         """Flush this process's journal, settle what is due on the simulated clock, then deliver due webhooks.
@@ -114,14 +126,6 @@ class Sandbox:
     def close(self) -> None:
         self.dispatcher.stop()
         self.rt.store.dispose()
-
-
-def sandbox() -> Sandbox:
-    """The current app's sandbox (inside a request)."""
-    from flask import current_app
-
-    sb: Sandbox = current_app.extensions[EXTENSION]
-    return sb
 
 
 def api_of(path: str) -> str:
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_request_bytes)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = sb
 
@@ -182,16 +187,10 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         ctx = g._get_current_object()
         ctx.started = time.perf_counter()
         # werkzeug's `content_length`, read straight from the environ (its property costs more than this whole
-        # check): a chunked body has no length up front, and is limited as it is read.
+        # check).
         length = env.get("CONTENT_LENGTH")
-        if (
-            length
-            and length.isascii()
-            and length.isdigit()
-            and int(length) > max_bytes
-            and "chunked" not in env.get("HTTP_TRANSFER_ENCODING", "").lower()
-        ):
-            raise RequestEntityTooLarge()  # even on routes that never read their body
+        if (length and length.isascii() and length.isdigit() and int(length) > max_bytes) or BODY_TOO_LARGE in env:
+            raise RequestEntityTooLarge()  # even on routes that never read their body (chunked: see BodyLimit)
         ctx.request_id = rid = rt.ids.request_id()
         current_request.set(RequestInfo(request_id=rid, idempotency_key=env.get("HTTP_X_IDEMPOTENCY_KEY")))
         if background:
@@ -366,45 +365,3 @@ def render_error(err: SandboxError) -> Response:
     resp.status_code = err.status
     g.journal_note = err.message[:500]
     return resp
-
-
-def json_body(allow_empty: bool = False) -> Any:
-    """The request's JSON body, or None when empty and allowed; raises ValueError on bad JSON."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        if allow_empty:
-            return None
-        raise ValueError("request body is empty")
-    return json.loads(raw)
-
-
-# What `jsonify` writes (compact, ASCII-safe, keys in order, Flask's `default` for dates and the like, a trailing
-# newline), without building an encoder and going through the app's JSON provider on every response.
-_encode = json.JSONEncoder(
-    ensure_ascii=True, sort_keys=False, separators=(",", ":"), default=DefaultJSONProvider.default
-).encode
-
-
-def ok(payload: Any, status: int = 200) -> Response:
-    return Response(_encode(payload) + "\n", status=status, mimetype="application/json")
-
-
-def read_args() -> dict[str, str]:
-    return dict(request.args.items())
-
-
-def parse_json_or(err_factory: Any) -> Any:
-    try:
-        return json_body()
-    except RecursionError:
-        raise err_factory("Request body must be valid JSON (nested too deeply)") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise err_factory(f"Request body must be valid JSON ({exc})") from None
-
-
-def clamp_int(raw: str | None, default: int, low: int, high: int, name: str) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        raise ControlError(f"{name} must be an integer between {low} and {high}", field=name)
-    return int(raw)

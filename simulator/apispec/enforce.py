@@ -12,6 +12,7 @@ from simulator.apispec.validation import Contract, FieldError, Operation, valida
 from simulator.core.errors import ControlError, SandboxError
 from simulator.dakota import auth
 from simulator.dakota.problems import DakotaProblem
+from simulator.http import remember_json
 from simulator.sumsub.errors import SumsubError
 
 EXTENSION = "kyc_sandbox_contracts"
@@ -47,13 +48,16 @@ def install(app: Flask) -> dict[str, Contract]:
         if found is None:
             return
         op, path_args = found
+        guarded = contract.api == "dakota" and (op.roles is not None or op.permission is not None)
+        if guarded:
+            _dakota_credentials_first(op, path_args)  # who may call it, before anything about the request
         raw = request.get_data(cache=True) if op.body is not None else b""
         # The query string is parsed only for operations that declare query parameters.
         query = request.args if any(p.location == "query" for p in op.params) else _NO_QUERY
-        errors = validate(op, path_args, query, request.headers, raw)
+        errors = validate(op, path_args, query, request.headers, raw, remember_json)
         if not errors:
             return
-        if contract.api == "dakota":
+        if contract.api == "dakota" and not guarded:
             _dakota_credentials_first(op, path_args)
         raise as_provider_error(contract.api, errors)
 
@@ -76,7 +80,7 @@ def as_provider_error(api: str, errors: list[FieldError]) -> SandboxError:
 
 def _dakota_credentials_first(op: Operation, path_args: dict[str, str]) -> None:
     """Raise what the operation answers for missing or insufficient credentials, before any 400."""
-    from simulator.app import sandbox
+    from simulator.http import sandbox
 
     sb = sandbox()
     with sb.rt.store.read() as session:

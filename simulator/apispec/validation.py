@@ -18,6 +18,9 @@ Rules that keep it honest:
 - Messages: a schema (or parameter) may carry `x-error-messages` and `x-error-codes` keyed by the failing JSON Schema
   keyword (`required`, `type`, `minItems`, ...), and `x-error-field` to report an item's error at its array; the
   service's own texts are reproduced that way. Otherwise the message is `<field>: <JSON Schema message>`.
+- Text: a string (or key) the store cannot hold, a lone UTF-16 surrogate or NUL, is a 400 naming its field
+  (`simulator.core.text`), before the schema is checked; `x-sandbox-per-row: <field>` leaves that field's strings to
+  the operation (the bulk import's tokens: such a token is a failed row).
 - An empty body, or one that is not JSON at all, is left to the operation (it answers 400 in its own words); the
   services keep validating everything too (defense in depth).
 
@@ -27,9 +30,7 @@ validators are compiled once per schema and reused.
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,15 +41,18 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from simulator.core.ids import canonical_uuid
+from simulator.core.text import BodyError, UnstorableText, decode_json
+
 URN = "urn:kyc-sandbox:contract:"
 METHODS = ("get", "put", "post", "patch", "delete")
 REQUEST_FORMATS = FormatChecker([])
 
 
-@REQUEST_FORMATS.checks("uuid", raises=ValueError)
+@REQUEST_FORMATS.checks("uuid")
 def _uuid(value: object) -> bool:
-    # As lenient as the idempotency service (uuid.UUID after strip): never refuse what the operation accepts.
-    return not isinstance(value, str) or bool(uuid.UUID(value.strip()))
+    # The idempotency service's rule (the canonical form, after strip): never refuse what the operation accepts.
+    return not isinstance(value, str) or canonical_uuid(value.strip()) is not None
 
 
 @REQUEST_FORMATS.checks("date", raises=ValueError)
@@ -170,6 +174,7 @@ class Operation:
     security: list[str]
     roles: dict[str, Any] | None = None  # x-sandbox-roles: {roles: [...], detail}
     permission: dict[str, str] | None = None  # x-sandbox-permission: {name, detail}
+    opaque: str | None = None  # x-sandbox-per-row: a body field whose strings the operation judges row by row
 
     @property
     def key(self) -> str:
@@ -284,6 +289,7 @@ class Contract:
             security=sorted({name for req in security for name in req}),
             roles=op.get("x-sandbox-roles"),
             permission=op.get("x-sandbox-permission"),
+            opaque=op.get("x-sandbox-per-row"),
         )
 
     def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
@@ -360,8 +366,16 @@ def _errors_of(
     return FieldError(name, message, code)
 
 
-def validate(op: Operation, path_args: dict[str, str], query: Any, headers: Any, raw_body: bytes) -> list[FieldError]:
-    """Every field of this request that breaks the operation's contract (parameters first, then the body)."""
+def validate(
+    op: Operation,
+    path_args: dict[str, str],
+    query: Any,
+    headers: Any,
+    raw_body: bytes,
+    remember: Callable[[Any], None] = lambda _body: None,
+) -> list[FieldError]:
+    """Every field of this request that breaks the operation's contract (parameters first, then the body); a body
+    decoded as JSON is handed to `remember`, so the operation need not decode it again."""
     errors: list[FieldError] = []
     for p in op.params:
         if p.location == "path":
@@ -387,10 +401,13 @@ def validate(op: Operation, path_args: dict[str, str], query: Any, headers: Any,
             break  # one message per parameter
     if op.body is not None and raw_body.strip():
         try:
-            body = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            body = decode_json(raw_body, opaque=op.opaque)
+        except UnstorableText as exc:
+            return [*errors, FieldError(exc.field, exc.message, "invalid_text")]
+        except BodyError:
             body = _NOT_JSON
         if body is not _NOT_JSON:
+            remember(body)
             try:
                 found = sorted(op.body.iter_errors(body), key=lambda e: [str(x) for x in e.absolute_path])
             except RecursionError:  # absurdly deep but valid JSON: the operation reports it

@@ -21,11 +21,12 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from simulator.app import Sandbox, ok, parse_json_or, sandbox
+from simulator.app import Sandbox
 from simulator.control import service
 from simulator.core.clock import iso
 from simulator.core.errors import ControlError
 from simulator.dakota.models import ApiKey, Application, Customer
+from simulator.http import ok, parse_json_or, sandbox
 from simulator.sumsub.models import Applicant, SumsubClient
 
 bp = Blueprint("pact_states", __name__, url_prefix="/_sandbox/pact")

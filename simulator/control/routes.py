@@ -10,10 +10,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from simulator import __version__
-from simulator.app import clamp_int, ok, parse_json_or, sandbox
 from simulator.control import service
 from simulator.core import journal
 from simulator.core.errors import ControlError
+from simulator.http import clamp_int, ok, parse_json_or, sandbox
 from simulator.sumsub.profiles import load_profiles
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")

@@ -14,9 +14,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from simulator.core.errors import ControlError
+from simulator.core.ids import KSUID_LAST_EPOCH
 from simulator.core.store import Store
 
 _KEY = "clock"
+# The latest simulated time: Dakota's ids (KSUIDs) are minted from "now", and their timestamps end here.
+LATEST = float(KSUID_LAST_EPOCH)
 # The state read once per transaction is kept in `session.info`: a write transaction reads "now" several times
 # (a bulk-import row four times), and each read would otherwise be a SELECT (the ORM identity map only holds the
 # row weakly). Every change below goes through `_remember`, so the cache never outlives a change in its session.
@@ -112,6 +115,7 @@ class Clock:
             new = ClockState(offset=st.offset, frozen_at=st.frozen_at + seconds)
         else:
             new = ClockState(offset=st.offset + seconds, frozen_at=None)
+        _within_range(new.now(self.wall()), "seconds")
         self._remember(session, new)
         return new.now(self.wall())
 
@@ -126,6 +130,7 @@ class Clock:
                 f"cannot set the clock back from {iso(current)} to {iso(target)}: it only moves forward",
                 field="now",
             )
+        _within_range(target, "now")
         freeze = (st.frozen_at is not None) if frozen is None else frozen
         new = ClockState(offset=st.offset, frozen_at=target) if freeze else ClockState(offset=target - wall)
         self._remember(session, new)
@@ -133,6 +138,15 @@ class Clock:
 
     def reset(self, session: Session) -> None:
         self._remember(session, ClockState())
+
+
+def _within_range(epoch: float, field: str) -> None:
+    if epoch > LATEST:
+        raise ControlError(
+            f"the simulated clock cannot pass {iso(LATEST)}: Dakota's ids (KSUIDs) carry a 32-bit timestamp "
+            f"that ends there (asked for {iso(epoch)})",
+            field=field,
+        )
 
 
 def iso(epoch: float) -> str:

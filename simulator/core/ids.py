@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import secrets
 import threading
 import uuid
@@ -12,6 +13,17 @@ import uuid
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # 62**2 two-digit strings, index = value
 _KSUID_EPOCH = 1_400_000_000
+# A KSUID's timestamp is 32 bits of seconds after its epoch: the last instant it can name is 2150-06-19T23:21:35Z.
+KSUID_LAST_EPOCH = _KSUID_EPOCH + 2**32 - 1
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def canonical_uuid(text: str) -> str | None:
+    """`text` as a lowercase UUID when it is one in the canonical 8-4-4-4-12 form (RFC 9562, hex in either case);
+    None for anything else, the `{...}`, `urn:uuid:` and undashed forms `uuid.UUID` would also read included."""
+    return text.lower() if _UUID.fullmatch(text) else None
 
 
 class Ids:
@@ -48,7 +60,8 @@ class Ids:
 
     def ksuid(self, epoch: float) -> str:
         """A Dakota KSUID: 27 base62 chars of a 4-byte timestamp plus 16 random bytes."""
-        ts = max(0, int(epoch) - _KSUID_EPOCH).to_bytes(4, "big")
+        # The clock never passes KSUID_LAST_EPOCH (core.clock); clamped all the same, an id never fails.
+        ts = min(max(0, int(epoch) - _KSUID_EPOCH), 2**32 - 1).to_bytes(4, "big")
         n = int.from_bytes(ts + self._bytes(16), "big")
         out = []
         for _ in range(13):  # two base62 digits per step (27 digits: 13 pairs and a last one)

@@ -10,6 +10,7 @@ from sqlalchemy import Float, Integer, String, Table, Text, bindparam, delete, f
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from simulator.core.store import Base, FastQuery, execute_in, fetch_in, insert_now
+from simulator.core.text import storable
 
 
 class JournalEntry(Base):
@@ -43,20 +44,13 @@ _LAST_ID = FastQuery(select(func.max(_TABLE.c.id)))
 _PRUNE = FastQuery(delete(_TABLE).where(_TABLE.c.id <= bindparam("below")))
 
 
-def _clean(fields: dict[str, Any]) -> dict[str, Any]:
-    # Hostile input is journalled too: make it storable everywhere (PostgreSQL text refuses NUL).
-    if not any(isinstance(v, str) and "\x00" in v for v in fields.values()):
-        return fields
-    return {k: v.replace("\x00", "\\0") if isinstance(v, str) else v for k, v in fields.items()}
-
-
 def write_many(session: Session, size: int, rows: list[dict[str, Any]]) -> None:
     """Write entries with Core INSERTs (the ORM unit of work costs more than a small GET), then prune."""
     if not rows:
         return
     # One executemany on the raw cursor (no ORM bookkeeping, no per-execution work), then prune what fell out of
     # the window. Nothing reads the journal back in the writing transaction.
-    insert_now(session, _TABLE, [_clean(f) for f in rows])
+    insert_now(session, _TABLE, rows)
     found = fetch_in(session, _LAST_ID)
     last = int((found[0] if found else None) or 0)
     if last % 50 < len(rows) or len(rows) >= 50:
@@ -79,8 +73,11 @@ class JournalBuffer:
 
     def add(self, **fields: Any) -> bool:
         """Queue an entry; True when the buffer is full enough that the caller should flush."""
+        # Hostile requests are journalled too: their text is made storable here, so that one entry can never fail
+        # the batch it is written with (a lone surrogate, or a NUL on PostgreSQL).
+        entry = {k: storable(v) if isinstance(v, str) else v for k, v in fields.items()}
         with self._lock:
-            self._pending.append(fields)
+            self._pending.append(entry)
             return len(self._pending) >= self.max_pending
 
     def take(self) -> list[dict[str, Any]]:

@@ -1,23 +1,31 @@
-"""`x-idempotency-key` on POSTs: replay the first response, 422 on another body, 409 while in flight.
+"""`x-idempotency-key` on POSTs: replay the first response, 422 on another request, 409 while in flight.
 
-Records are per API key, live for the idempotency window on the simulated clock, and hold a lease in wall time
-so a worker killed mid-request does not block retries forever.
+One protocol for every POST: the key is claimed inside the write transaction that does the request's work, and
+the response is stored in the transaction that finishes it. A request done in one transaction (every POST but the
+bulk import) therefore leaves nothing behind when it fails or its worker dies, and a concurrent duplicate waits for
+that transaction, then replays. A request done in several transactions (the bulk import, chunk by chunk) stores
+its progress with each one, under a lease in wall time: a retry after the lease ran out (the worker died), or at
+once after the request gave up, takes the key over and carries on where it stopped, so rows already done are
+never run twice and never lost. Records are per API key and live for the idempotency window on the simulated
+clock. The same request means the same method, path and body; a JSON body is compared parsed, not byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from simulator.core.ids import canonical_uuid
 from simulator.core.runtime import Runtime
 from simulator.core.store import FastQuery, execute_in, fetch_in, insert_now
+from simulator.core.text import BodyError, decode_json
 from simulator.dakota import problems as p
 from simulator.dakota.models import IdempotencyRecord
 
@@ -38,15 +46,45 @@ _TAKE_OVER = FastQuery(
     .where(*_PK, _RECORDS.c.lease_until == bindparam("p_lease"))
     .values(lease_until=bindparam("lease_until"))
 )
+_PROGRESS = FastQuery(
+    update(_RECORDS)
+    .where(*_PK)
+    .values(
+        response=bindparam("response", type_=_RECORDS.c.response.type),
+        lease_until=bindparam("lease_until"),
+    )
+)
+_GIVE_UP = FastQuery(
+    update(_RECORDS).where(*_PK, _RECORDS.c.state == "in_flight").values(lease_until=bindparam("lease_until"))
+)
 _READ_COLUMNS = ("created_at", "body_sha256", "path", "method", "state", "status_code", "response", "lease_until")
 _READ = FastQuery(select(*(_RECORDS.c[name] for name in _READ_COLUMNS)).where(*_PK), decode=True)
 _CREATED, _SHA, _PATH, _METHOD, _STATE, _STATUS, _RESPONSE, _LEASE = range(len(_READ_COLUMNS))
+
+
+IN_PROGRESS = "A request with this x-idempotency-key is still in progress; retry after it completes"
+REUSED = (
+    "x-idempotency-key was already used with a different request body or path; use a fresh key per logical operation"
+)
+
+
+class ClaimRace(Exception):
+    """Another transaction inserted the same key first: roll back and begin again (it then replays or is 409)."""
 
 
 @dataclass(frozen=True)
 class Replay:
     status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What claiming a key found: a response to replay, or the key is ours (`progress`: what a request that gave up
+    or died stored before it stopped, for the taker-over to carry on from)."""
+
+    replay: Replay | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,24 +95,34 @@ class Outcome:
 
 
 def parse_key(raw: str | None) -> str:
-    """Required on POST and must be a UUID (Dakota rejects other formats)."""
+    """Required on POST: a UUID in its canonical 8-4-4-4-12 form (the spec's `format: uuid`), kept lowercase."""
     if raw is None or raw.strip() == "":
         raise p.invalid(
             "Missing x-idempotency-key header: POST requests require a unique UUID",
             "x-idempotency-key",
             "required",
         )
-    try:
-        return str(uuid.UUID(raw.strip()))
-    except ValueError:
+    key = canonical_uuid(raw.strip())
+    if key is None:
         raise p.invalid(
-            "Invalid x-idempotency-key: must be a UUID (e.g. 123e4567-e89b-12d3-a456-426614174000)",
+            "Invalid x-idempotency-key: must be a UUID in its canonical form "
+            "(e.g. 123e4567-e89b-12d3-a456-426614174000)",
             "x-idempotency-key",
             "invalid_format",
-        ) from None
+        )
+    return key
 
 
-def body_hash(body: bytes) -> str:
+def request_digest(body: bytes) -> str:
+    """What "the same body" means: a JSON body compared as parsed (whitespace and key order do not matter), any
+    other body byte for byte."""
+    if body.strip():
+        try:
+            parsed = decode_json(body)
+        except BodyError:
+            pass
+        else:
+            body = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(body).hexdigest()
 
 
@@ -82,116 +130,97 @@ class Idempotency:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def begin(self, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
-        """Claim the key (own transaction, committed at once), or say what the first request got."""
-        for _attempt in range(3):
-            try:
-                return self._begin_once(api_key, key, method, path, digest)
-            except IntegrityError:
-                continue  # another worker inserted the same key first: read it on the next pass
-        raise p.DakotaProblem(409, "A request with this x-idempotency-key is already in progress")
+    def begin(self, session: Session, owner: str, key: str, method: str, path: str, digest: str) -> Begun:
+        """Claim the key inside the caller's write transaction, or say what the first request got.
 
-    def _begin_once(self, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
-        with self.rt.store.write() as session:
-            return self.claim(session, api_key, key, method, path, digest)
-
-    def claim(self, session: Session, api_key: str, key: str, method: str, path: str, digest: str) -> Replay | None:
-        """`begin` inside the caller's write transaction: the claim commits (or rolls back) with the caller's
-        work. A concurrent claim of the same key waits for this transaction, then sees the claim. Raises
-        IntegrityError when another transaction inserted the same key first (retry the transaction)."""
+        The claim commits (or rolls back) with the caller's work. Raises 422 for another request under the key, 409
+        while another request holds it, and `ClaimRace` when another transaction inserted it first."""
         s = self.rt.settings
         now = self.rt.clock.now(session)
         wall = self.rt.clock.wall()
-        pk = {"p_api_key": api_key, "p_key": key}
-        # Records are only ever written with Core, so a raw read inside the transaction sees all of them (an ORM
-        # get cost more than the rest of the claim).
+        pk = {"p_api_key": owner, "p_key": key}
+        # Records are only ever written with Core, so a raw read inside the transaction sees all of them.
         rec = fetch_in(session, _READ, **pk)
         if rec is not None and now - rec[_CREATED] > s.idempotency_window_seconds:
             execute_in(session, _DELETE, pk)
             rec = None
         if rec is None:
-            # It fails at once on a duplicate key (another transaction claimed it first).
-            insert_now(
-                session,
-                _RECORDS,
-                {
-                    "api_key": api_key,
-                    "idempotency_key": key,
-                    "method": method,
-                    "path": path,
-                    "body_sha256": digest,
-                    "state": "in_flight",
-                    "created_at": now,
-                    "lease_until": wall + s.idempotency_lease_seconds,
-                },
-            )
-            return None
+            try:
+                insert_now(
+                    session,
+                    _RECORDS,
+                    {
+                        "api_key": owner,
+                        "idempotency_key": key,
+                        "method": method,
+                        "path": path,
+                        "body_sha256": digest,
+                        "state": "in_flight",
+                        "created_at": now,
+                        "lease_until": wall + s.idempotency_lease_seconds,
+                    },
+                )
+            except IntegrityError:
+                raise ClaimRace() from None
+            return Begun()
         if rec[_SHA] != digest or rec[_PATH] != path or rec[_METHOD] != method:
             raise p.DakotaProblem(
                 422,
-                "x-idempotency-key was already used with a different request body or path; "
-                "use a fresh key per logical operation",
-                errors=[
-                    {
-                        "field": "x-idempotency-key",
-                        "message": "reused with a different request",
-                        "code": "reused",
-                    }
-                ],
+                REUSED,
+                errors=[{"field": "x-idempotency-key", "message": "reused with a different request", "code": "reused"}],
             )
         response = rec[_RESPONSE]
         if rec[_STATE] == "done" and response is not None and rec[_STATUS] is not None:
-            return Replay(int(rec[_STATUS]), dict(response))
-        # A live lease means the first attempt is still running; an expired one, that it died: take it over,
-        # unless another retry just did (the conditional UPDATE lets exactly one of them).
+            return Begun(replay=Replay(int(rec[_STATUS]), dict(response)))
+        # In flight: a live lease means the request is still running; an expired one, that it died or gave up. Take
+        # it over, unless another retry just did (the conditional UPDATE lets exactly one of them).
         lease = {"p_lease": rec[_LEASE], "lease_until": wall + s.idempotency_lease_seconds}
         if rec[_LEASE] > wall or execute_in(session, _TAKE_OVER, {**pk, **lease}) != 1:
-            raise p.DakotaProblem(
-                409,
-                "A request with this x-idempotency-key is still in progress; retry after it completes",
-            )
-        return None
+            raise p.DakotaProblem(409, IN_PROGRESS)
+        return Begun(progress=dict(response or {}))
+
+    def save_progress(self, session: Session, owner: str, key: str, progress: dict[str, Any]) -> None:
+        """Store what a multi-transaction request has done so far (and renew its lease) in the caller's transaction."""
+        lease_until = self.rt.clock.wall() + self.rt.settings.idempotency_lease_seconds
+        execute_in(
+            session, _PROGRESS, {"p_api_key": owner, "p_key": key, "response": progress, "lease_until": lease_until}
+        )
+
+    def complete(self, session: Session, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
+        """Store the response in the caller's transaction, the one that finishes the request's work."""
+        execute_in(
+            session,
+            _COMPLETE,
+            {"p_api_key": owner, "p_key": key, "state": "done", "status_code": status, "response": body},
+        )
+
+    def give_up(self, owner: str, key: str) -> None:
+        """A multi-transaction request stopped before its response: end its lease, so a retry carries on at once."""
+        with self.rt.store.write() as session:
+            execute_in(session, _GIVE_UP, {"p_api_key": owner, "p_key": key, "lease_until": 0.0})
 
     def run(
         self,
-        api_key: str,
+        owner: str,
         raw_key: str | None,
         method: str,
         path: str,
         raw_body: bytes,
-        execute: Callable[[], tuple[int, dict[str, Any]]],
+        action: Callable[[Session], tuple[int, dict[str, Any]]],
     ) -> Outcome:
-        """Execute once per (API key, idempotency key); replay the stored response afterwards.
-
-        A request that raises (a 4xx problem, or a crash) stores nothing: retrying with the same key runs again.
-        """
+        """`action(session)` once per (owner, idempotency key), in one write transaction with the claim and the
+        stored response; later requests with the key replay that response. A request that raises stores nothing."""
         key = parse_key(raw_key)
-        replay = self.begin(api_key, key, method, path, body_hash(raw_body))
-        if replay is not None:
-            return Outcome(replay.status, replay.body, replayed=True)
-        try:
-            status, body = execute()
-        except BaseException:
-            self.release(api_key, key)
-            raise
-        self.finish(api_key, key, status, body)
-        return Outcome(status, body)
-
-    def finish(self, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
-        with self.rt.store.write() as session:
-            self.complete(session, api_key, key, status, body)
-
-    def complete(self, session: Session, api_key: str, key: str, status: int, body: dict[str, Any]) -> None:
-        """`finish` inside the caller's write transaction: the response is stored with the request's last work."""
-        execute_in(
-            session,
-            _COMPLETE,
-            {"p_api_key": api_key, "p_key": key, "state": "done", "status_code": status, "response": body},
-        )
-
-    def release(self, api_key: str, key: str) -> None:
-        """Forget an in-flight claim whose request failed before producing a response."""
-        with self.rt.store.write() as session:
-            rec = session.get(IdempotencyRecord, (api_key, key))
-            if rec is not None and rec.state == "in_flight":
-                session.delete(rec)
+        digest = request_digest(raw_body)
+        for _attempt in range(3):
+            try:
+                with self.rt.store.write() as session:
+                    begun = self.begin(session, owner, key, method, path, digest)
+                    if begun.replay is not None:
+                        return Outcome(begun.replay.status, begun.replay.body, replayed=True)
+                    status, body = action(session)
+                    self.complete(session, owner, key, status, body)
+                return Outcome(status, body)
+            except ClaimRace:
+                continue  # the other transaction committed: the next pass replays it (or is 409)
+        raise p.DakotaProblem(409, IN_PROGRESS)

@@ -8,22 +8,24 @@ the chunk's whole transaction. Rows become durable chunk by chunk (one transacti
 
 from __future__ import annotations
 
-import json
+import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from simulator.control.faults import Faults
 from simulator.core.runtime import Runtime
 from simulator.core.store import deferred_inserts, insert_rows
+from simulator.core.text import BodyError, UnstorableText, decode_json
 from simulator.dakota import auth
 from simulator.dakota import problems as p
 from simulator.dakota.applications import Applications
-from simulator.dakota.idempotency import Idempotency, Replay, body_hash, parse_key
+from simulator.dakota.idempotency import IN_PROGRESS, ClaimRace, Idempotency, Replay, parse_key, request_digest
 from simulator.dakota.mapping import MappedIndividual, map_applicant
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.sumsub.errors import SumsubError
@@ -37,7 +39,19 @@ _APPLICATIONS = cast(Table, Application.__table__)
 CHUNK_ROWS = 25  # rows per write transaction (each row in its own SAVEPOINT): about 40 ms of write lock
 ROW_STEP = "dakota.import_row"
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
-PERMISSION_DETAIL = "Token import requires manage_compliance_applications"
+ROW_INTERNAL_ERROR = (
+    "Failed to redeem share token: the sandbox hit an internal error importing this token and rolled the row back; "
+    "the token was not redeemed (see the sandbox's log)"
+)
+log = logging.getLogger(__name__)
+
+
+class FailedAfterSpend(Exception):
+    """A row failed after its token was spent; `row` is its answer (given once its transaction rolled back)."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__(row["error"])
+        self.row = row
 
 
 class RowFailure(Exception):
@@ -59,8 +73,10 @@ def parse_tokens(raw: bytes) -> list[str]:
     if not raw.strip():
         raise p.invalid('Request body is required: {"tokens": ["<share token>", ...]}', "tokens", "required")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        body = decode_json(raw, opaque="tokens")  # a token that is not text fails its row, not the request
+    except UnstorableText as exc:
+        raise p.invalid(exc.message, exc.field, "invalid_text") from None
+    except BodyError:
         raise p.invalid("Request body must be valid JSON", "body", "invalid_json") from None
     if not isinstance(body, dict):
         raise p.invalid("Request body must be a JSON object with a tokens array", "body", "invalid_type")
@@ -97,10 +113,6 @@ _ROW_ERRORS = {
 }
 
 
-class _ClaimRace(Exception):
-    """Another transaction inserted the same idempotency key first."""
-
-
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The bulk import's response body."""
     ok = sum(1 for r in results if r["success"])
@@ -112,6 +124,23 @@ def row_error(err: ShareTokenError, client_id: str) -> str:
     if template is None:
         return f"Failed to redeem share token: {err.description}"
     return template.format(client=client_id, detail=err.description)
+
+
+@dataclass
+class _Job:
+    """One bulk import under its idempotency key: the rows done so far (and stored with the key)."""
+
+    key: ApiKey
+    idem: str
+    digest: str
+    path: str
+    tokens: list[str]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    claimed: bool = False
+
+    @property
+    def remaining(self) -> list[str]:
+        return self.tokens[len(self.results) :]
 
 
 class BulkImporter:
@@ -126,85 +155,96 @@ class BulkImporter:
         self.idempotency = Idempotency(rt)
 
     def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
-        """Auth → permission → idempotency header → body → idempotent execution."""
+        """Auth → idempotency header → body → the import (the permission was checked at the edge)."""
         key = auth.authenticate_in(self.rt.store, api_key)
-        auth.require(key, auth.MANAGE_COMPLIANCE_APPLICATIONS, PERMISSION_DETAIL)
         idem = parse_key(idempotency_key)  # a bad header is reported before a bad body
         tokens = parse_tokens(raw_body)
-        if self._slow_rows():
-            outcome = self.idempotency.run(
-                key.key, idempotency_key, "POST", path, raw_body, lambda: (200, self.import_tokens(key, tokens))
-            )
-            return BulkResult(outcome.status, outcome.body, replayed=outcome.replayed)
-        return self._import_claimed(key, idem, body_hash(raw_body), path, tokens)
+        return self.run(_Job(key, idem, request_digest(raw_body), path, tokens))
+
+    def run(self, job: _Job) -> BulkResult:
+        """The rows in chunks, one write transaction each: the first also claims the idempotency key, every one
+        stores the rows done so far with it, the last one the response. So rows become durable chunk by chunk, and
+        whatever stops the request, a retry with the same key replays or carries on; it never runs a row twice.
+
+        A row fails alone: an expected error (expired, used, 10513, ...) is raised before its token is spent, and
+        anything unexpected rolls back the whole chunk, whose rows then run again one transaction each, so that the
+        failure stays with its own row. A store that is busy or gone stops the request (503), not its rows."""
+        slow = self._slow_rows()
+        size = 1 if slow else CHUNK_ROWS  # a slowed row must not hold the write lock while it waits
+        try:
+            while not job.claimed or job.remaining:
+                if slow:
+                    self._wait_for_row()
+                replay = self._step(job, size)
+                if replay is not None:
+                    return BulkResult(replay.status, replay.body, replayed=True)
+        except BaseException:
+            if job.claimed and job.remaining:
+                self.idempotency.give_up(job.key.key, job.idem)  # a retry carries on at once, not after the lease
+            raise
+        return BulkResult(200, summary(job.results))
+
+    def _step(self, job: _Job, size: int) -> Replay | None:
+        """The next `size` rows in one transaction; should it fail unexpectedly, those rows one transaction each,
+        and a row that fails so on its own is recorded as a failed row (its transaction rolled back: its token is
+        still unspent)."""
+        try:
+            return self._claimed(job, lambda session, start: self._rows(session, job.key, job.tokens[start:][:size]))
+        except (OperationalError, InterfaceError, p.DakotaProblem):
+            raise  # the store is busy or gone, or the key belongs to another request: not this chunk's rows
+        except Exception as exc:
+            index = len(job.results)
+            if size > 1:
+                log.warning("bulk import: a chunk failed (%r); its rows run again one by one", exc)
+                while job.remaining and len(job.results) < index + size:
+                    replay = self._step(job, 1)
+                    if replay is not None:
+                        return replay
+                return None
+            if not isinstance(exc, FailedAfterSpend):
+                log.exception("bulk import: a row failed unexpectedly; it was rolled back")
+            error = exc
+            return self._claimed(job, lambda _session, start: [self._failed_row(error)] if start == index else [])
+
+    def _claimed(self, job: _Job, work: Callable[[Session, int], list[dict[str, Any]]]) -> Replay | None:
+        """`work(session, first row)` in one write transaction that claims the key the first time (or replays what
+        it holds) and records the rows with it. A concurrent first claim of the key is retried (then replays)."""
+        for _attempt in range(3):
+            try:
+                with self.rt.store.write() as session:
+                    done = job.results
+                    if not job.claimed:
+                        begun = self.idempotency.begin(session, job.key.key, job.idem, "POST", job.path, job.digest)
+                        if begun.replay is not None:
+                            return begun.replay
+                        done = list(begun.progress.get("results", []))  # taken over: carry on from there
+                    rows = [*done, *work(session, len(done))]
+                    if len(rows) == len(job.tokens):
+                        self.idempotency.complete(session, job.key.key, job.idem, 200, summary(rows))
+                    else:
+                        self.idempotency.save_progress(session, job.key.key, job.idem, {"results": rows})
+                job.results, job.claimed = rows, True
+                return None
+            except ClaimRace:
+                continue
+        raise p.DakotaProblem(409, IN_PROGRESS)
 
     def _slow_rows(self) -> bool:
         # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
         return self.faults is not None and self.faults.has_rules_for("internal", ROW_STEP)
 
-    def _import_claimed(self, key: ApiKey, idem: str, digest: str, path: str, tokens: list[str]) -> BulkResult:
-        """The import in chunks, with the idempotency claim in the first chunk's transaction and the stored
-        response in the last one's (a one-chunk import is one transaction). A concurrent request with the same
-        key waits for the first chunk to commit, then sees the claim (409) or, after the last, the response."""
-        chunks = [tokens[i : i + CHUNK_ROWS] for i in range(0, len(tokens), CHUNK_ROWS)]
-        results: list[dict[str, Any]] = []
-        claimed = False
-        try:
-            for i, chunk in enumerate(chunks):
-                last = i == len(chunks) - 1
-                for attempt in range(3):
-                    try:
-                        with self.rt.store.write() as session:
-                            if i == 0:
-                                replay = self._claim(session, key, idem, path, digest)
-                                if replay is not None:
-                                    return BulkResult(replay.status, replay.body, replayed=True)
-                            rows = self._rows(session, key, chunk)
-                            if last:
-                                body = summary([*results, *rows])
-                                self.idempotency.complete(session, key.key, idem, 200, body)
-                        break
-                    except _ClaimRace:
-                        if attempt == 2:
-                            raise p.DakotaProblem(
-                                409, "A request with this x-idempotency-key is already in progress"
-                            ) from None
-                claimed = True
-                results.extend(rows)
-        except BaseException:
-            if claimed:
-                self.idempotency.release(key.key, idem)
-            raise
-        return BulkResult(200, summary(results))
+    def _wait_for_row(self) -> None:
+        """What a fault rule on `dakota.import_row` adds to a row (Dakota's round trip to Sumsub), outside any
+        transaction."""
+        injection = self.faults.decide("internal", "ROW", ROW_STEP) if self.faults is not None else None
+        if injection is not None and injection.latency_ms:
+            time.sleep(injection.latency_ms / 1000)
 
-    def _claim(self, session: Session, key: ApiKey, idem: str, path: str, digest: str) -> Replay | None:
-        try:
-            return self.idempotency.claim(session, key.key, idem, "POST", path, digest)
-        except IntegrityError:  # another worker claimed the key first: roll back, then read its claim
-            raise _ClaimRace() from None
-
-    def import_tokens(self, key: ApiKey, tokens: list[str]) -> dict[str, Any]:
-        """All rows, one transaction each when rows are slowed by a fault rule, else in chunks."""
-        results: list[dict[str, Any]] = []
-        if self._slow_rows():
-            # A slowed row must not hold the write transaction while it waits: one transaction per row.
-            for t in tokens:
-                if self.faults is not None:
-                    injection = self.faults.decide("internal", "ROW", ROW_STEP)
-                    if injection is not None and injection.latency_ms:
-                        time.sleep(injection.latency_ms / 1000)
-                results.extend(self._import_chunk(key, [t]))
-        else:
-            for start in range(0, len(tokens), CHUNK_ROWS):
-                results.extend(self._import_chunk(key, tokens[start : start + CHUNK_ROWS]))
-        return summary(results)
-
-    def _import_chunk(self, key: ApiKey, tokens: list[str]) -> list[dict[str, Any]]:
-        """A few rows in one transaction (see `_rows`); the chunk commits before the next begins, so rows become
-        durable progressively (a killed worker leaves each row whole or untouched)."""
+    def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
+        """One row, one transaction, no idempotency key (the Pact provider states): success with ids, or a failure
+        that left nothing behind."""
         with self.rt.store.write() as session:
-            results = self._rows(session, key, tokens)
-        return results
+            return self._rows(session, key, [token])[0]
 
     def _rows(self, session: Session, key: ApiKey, tokens: list[str]) -> list[dict[str, Any]]:
         """Rows in the caller's transaction. A row that fails does so before it writes anything (every check of
@@ -215,25 +255,29 @@ class BulkImporter:
         with deferred_inserts(session):  # the successful rows' INSERTs, one executemany per table
             return [self._import_row(session, key, t) for t in tokens]
 
-    def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
-        """One row, one transaction: success with ids, or a failure that left nothing behind."""
-        return self._import_chunk(key, [token])[0]
-
     def _import_row(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
-        """One row: success with ids, or a failure that wrote nothing (its deferred INSERTs are dropped)."""
-        client_id = self.rt.settings.dakota_client_id
+        """One row: success with ids, or a failure that wrote nothing (its deferred INSERTs are dropped). A row
+        error raised after the token was spent cannot be answered here (the spend is written): it fails the
+        transaction, and the row is answered with it once it runs alone (see `_step`)."""
         session.info.pop(SPENT_TOKEN, None)
         try:
             with deferred_inserts(session):
                 return self._import_in(session, key, token)
         except (ShareTokenError, RowFailure, SumsubError) as err:
-            if session.info.get(SPENT_TOKEN) == token:  # never leave a spent token without its customer
-                raise RuntimeError("a bulk-import row failed after its token was spent") from err
-            if isinstance(err, ShareTokenError):
-                return {"name": "Unknown", "success": False, "error": row_error(err, client_id)}
-            if isinstance(err, RowFailure):
-                return {"name": err.name, "success": False, "error": err.error}
+            if session.info.get(SPENT_TOKEN) == token:
+                raise FailedAfterSpend(self._failed_row(err)) from err
+            return self._failed_row(err)
+
+    def _failed_row(self, err: Exception) -> dict[str, Any]:
+        if isinstance(err, ShareTokenError):
+            return {"name": "Unknown", "success": False, "error": row_error(err, self.rt.settings.dakota_client_id)}
+        if isinstance(err, RowFailure):
+            return {"name": err.name, "success": False, "error": err.error}
+        if isinstance(err, SumsubError):
             return {"name": "Unknown", "success": False, "error": f"Failed to redeem share token: {err.description}"}
+        if isinstance(err, FailedAfterSpend):
+            return err.row
+        return {"name": "Unknown", "success": False, "error": ROW_INTERNAL_ERROR}
 
     def _import_in(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
         settings = self.rt.settings

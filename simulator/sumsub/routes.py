@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
 
-from simulator.app import ok, parse_json_or, sandbox
+from simulator.core.text import BodyError, UnstorableText, decode_json
+from simulator.http import ok, parse_json_or, sandbox
 from simulator.sumsub import errors as e
 from simulator.sumsub.models import SumsubClient
 
@@ -104,8 +104,10 @@ def add_id_doc(applicant_id: str) -> Response:
     if raw_meta is None and "metadata" in request.files:
         raw_meta = request.files["metadata"].read().decode("utf-8", "replace")
     try:
-        metadata = json.loads(raw_meta) if raw_meta else None
-    except (ValueError, RecursionError):
+        metadata = decode_json(raw_meta.encode("utf-8", "surrogatepass")) if raw_meta else None
+    except UnstorableText as exc:
+        raise e.bad_request(f"metadata.{exc.message}") from None
+    except BodyError:
         raise e.bad_request("metadata part must be valid JSON") from None
     upload = request.files.get("content")
     content = upload.read() if upload is not None else None

@@ -31,6 +31,7 @@ from simulator.core.store import (
     insert_rows,
     locked_get,
 )
+from simulator.core.text import unstorable
 from simulator.sumsub import errors as e
 from simulator.sumsub.levels import ALL_DOC_TYPES, IDENTITY_TYPES, STEP_OF_TYPE, SUB_TYPES
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
@@ -709,7 +710,7 @@ class SumsubService:
         (10513), then `before_spend(donor)` may refuse. Nothing is written unless every check passes; the token is
         spent by a conditional UPDATE, and what follows it raises no expected error.
         """
-        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH or "\x00" in token:
+        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH or unstorable(token):
             raise ShareTokenError("malformed", e.token_invalid("malformed share token"))
         # Core reads and writes below see the database, not the session: pending rows go first (as autoflush).
         session.flush()

@@ -14,7 +14,7 @@ import pytest
 import requests
 from flask import Flask
 
-from simulator.dakota.idempotency import body_hash
+from simulator.dakota.idempotency import request_digest
 from tests.conftest import ADMIN_KEY, DAKOTA_CLIENT_ID, OTHER_RECIPIENT_ID, Kit
 
 BULK = "/customers/bulk-import-sumsub-tokens"
@@ -673,7 +673,7 @@ def test_duplicate_while_the_first_request_is_in_flight_is_409(kit: Kit, app: Fl
     raw = tokens_body([token])
     key = str(uuid.uuid4())
     idempotency = app.extensions["kyc_sandbox"].importer.idempotency
-    assert idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw)) is None  # the first request, in flight
+    claim_in_flight(app, key, raw)  # the first request, in flight
     resp = post_bulk_raw(kit, raw, idempotency_key=key)
     assert resp.status_code == 409, resp.text
     assert resp.json()["status"] == 409
@@ -683,7 +683,7 @@ def test_duplicate_while_the_first_request_is_in_flight_is_409(kit: Kit, app: Fl
         (409, "status 409 is not declared for this operation")
     ]
     kit.contract_problems.clear()
-    idempotency.release(ADMIN_KEY, key)  # the first request died without a response: the key is free again
+    idempotency.give_up(ADMIN_KEY, key)  # the first request stopped without a response: a retry carries on at once
     assert only_row(post_bulk_raw(kit, raw, idempotency_key=key).json())["success"] is True
 
 
@@ -694,17 +694,24 @@ def test_a_claim_whose_worker_died_is_taken_over_once_its_lease_runs_out(
     raw = tokens_body([token])
     key = str(uuid.uuid4())
     sb = app.extensions["kyc_sandbox"]
-    idempotency = sb.importer.idempotency
-    assert idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw)) is None  # claimed, then the worker died
+    claim_in_flight(app, key, raw)  # claimed, then the worker died
     assert post_bulk_raw(kit, raw, idempotency_key=key).status_code == 409  # its lease still holds
     kit.contract_problems.clear()  # 409 is a documented deviation (see the in-flight test above)
     wall = sb.rt.clock.wall()
     monkeypatch.setattr(sb.rt.clock, "wall", lambda: wall + sb.rt.settings.idempotency_lease_seconds + 1)
     # Past the lease the retry takes the claim over and runs; one attempt takes over, the next one waits.
-    assert idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw)) is None
+    claim_in_flight(app, key, raw)
     with pytest.raises(Exception, match="still in progress"):
-        idempotency.begin(ADMIN_KEY, key, "POST", BULK, body_hash(raw))
+        claim_in_flight(app, key, raw)
     assert token_state(kit, token) == "active"
+
+
+def claim_in_flight(app: Flask, key: str, raw: bytes) -> None:
+    """Claim `key` for a bulk import of `raw` in a committed transaction, as a request that then stopped would."""
+    sb = app.extensions["kyc_sandbox"]
+    with sb.rt.store.write() as session:
+        begun = sb.importer.idempotency.begin(session, ADMIN_KEY, key, "POST", BULK, request_digest(raw))
+        assert begun.replay is None
 
 
 def test_a_rejected_request_does_not_consume_its_idempotency_key(kit: Kit) -> None:
