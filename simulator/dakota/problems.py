@@ -8,7 +8,8 @@ from urllib.parse import quote
 from simulator.core.errors import SandboxError
 
 DOCS_BASE = "https://docs.dakota.xyz/api-reference/errors#"
-# The bulk import declares its errors as application/json with types under this base (a quirk of the spec).
+# The bulk import declares its errors as application/json with types under this base (a quirk of the spec): all of
+# them, the statuses its spec does not list (409, 413, 422, 429, 503) included, so a client sees one family.
 PROBLEMS_BASE = "https://api.platform.dakota.xyz/problems/"
 API_BASE = "https://api.platform.dakota.xyz"
 
@@ -51,7 +52,7 @@ class DakotaProblem(SandboxError):
         table = _BULK_SLUGS if bulk_style and self.status in _BULK_SLUGS else _SLUGS
         slug, default_title = table.get(self.status, ("error", "Error"))
         slug = self.slug or slug
-        base = PROBLEMS_BASE if bulk_style and self.status in _BULK_SLUGS else DOCS_BASE
+        base = PROBLEMS_BASE if bulk_style else DOCS_BASE
         body: dict[str, Any] = {
             "type": base + slug,
             "title": self.title or default_title,

@@ -71,11 +71,13 @@ def call_wsgi(
     host: str = "127.0.0.1",
     port: int = 80,
     scheme: str = "http",
+    chunked: bool = False,
 ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Call a WSGI app as gunicorn would: `target` is the path and query exactly as on the request line.
+    """Call a WSGI app as a server would: `target` is the path and query exactly as on the request line.
 
     PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
-    header values the latin-1 reading of their UTF-8 bytes. Returns (status line, headers, body).
+    header values the latin-1 reading of their UTF-8 bytes. `chunked`: the body came with `Transfer-Encoding:
+    chunked` (no Content-Length; the server hands over the de-chunked stream). Returns (status line, headers, body).
     """
     path, _, query = target.partition("?")
     environ: dict[str, Any] = {
@@ -97,6 +99,10 @@ def call_wsgi(
         "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(body)),
     }
+    if chunked:
+        del environ["CONTENT_LENGTH"]
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+        environ["wsgi.input_terminated"] = True
     for name, value in (headers or {}).items():
         wsgi_value = value.encode("utf-8").decode("latin-1")
         key = name.upper().replace("-", "_")

@@ -31,13 +31,21 @@ class Reply:
         return self.headers.get("content-type", "")
 
 
-def call(app: Flask, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Reply:
+def call(
+    app: Flask,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    chunked: bool = False,
+) -> Reply:
     """Send `target` (path and query exactly as on the request line) to the app like gunicorn does.
 
     PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
     header values the latin-1 reading of their UTF-8 bytes (what a server receives from a client sending UTF-8).
     """
-    status, response_headers, content = call_wsgi(app, method, target, body, headers, port=8080)
+    status, response_headers, content = call_wsgi(app, method, target, body, headers, port=8080, chunked=chunked)
     return Reply(int(status.split(" ", 1)[0]), {k.lower(): v for k, v in response_headers}, content)
 
 

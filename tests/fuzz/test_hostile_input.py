@@ -591,6 +591,35 @@ def test_a_body_over_the_limit_gets_413_in_the_providers_envelope(world: World, 
     assert changed_tables(before, fingerprint(world.sb.rt.store)) == []
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/customers"),
+        ("POST", "/customers/bulk-import-sumsub-tokens"),
+        ("POST", "/resources/applicants?levelName=basic-kyc-level"),
+        ("POST", "/_sandbox/donors"),
+        ("GET", "/customers"),
+    ],
+)
+def test_a_chunked_body_over_the_limit_gets_413_whatever_its_framing(world: World, method: str, path: str) -> None:
+    """The audit: valid JSON followed by spaces past the limit, sent chunked (no Content-Length), was cut at the
+    limit and accepted (201); with a Content-Length the same body was 413."""
+    body = json.dumps({"name": "Chunky Customer", "customer_type": "individual"}).encode() + b" " * LIMIT
+    before = fingerprint(world.sb.rt.store)
+    reply = call(world.app, method, path, body, _valid_headers(path, method, path, body, world), chunked=True)
+    assert reply.status == 413, reply.body[:300]
+    assert envelope_problems(path, reply) == []
+    assert changed_tables(before, fingerprint(world.sb.rt.store)) == []
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(world: World) -> None:
+    body = json.dumps({"name": "Chunky Customer", "customer_type": "individual"}).encode() + b" " * (LIMIT - 100)
+    path = "/customers"
+    reply = call(world.app, "POST", path, body, _valid_headers(path, "POST", path, body, world), chunked=True)
+    assert reply.status == 201, reply.body[:300]
+    assert reply.json()["id"]  # the whole body was read: the customer was created from it
+
+
 def test_a_body_at_the_limit_is_read_and_judged_on_its_content(world: World) -> None:
     body = _sized(LIMIT)
     path = "/customers/bulk-import-sumsub-tokens"
