@@ -189,7 +189,7 @@ class Servers:
         server = spawn(f"sandbox-w{workers}", sandbox_cmd(port, workers, url), self.dir, port)
         self.running.append(server)
         if self.database_url:  # a shared server: start from the seed
-            requests.post(f"{server.base_url}/_sandbox/reset", timeout=60).raise_for_status()
+            requests.post(f"{server.base_url}/_sandbox/reset", json={}, timeout=60).raise_for_status()
         return server
 
     def baseline(self, workers: int) -> Server:
@@ -540,7 +540,7 @@ def measure_reset(base: str, plan: Plan) -> dict[str, Any]:
         )["share_token"]["token"]
         bulk_import(http, base, creds.admin_key, [token])
         with timed() as t:
-            body = expect(http.post(f"{base}/_sandbox/reset", timeout=60))
+            body = expect(http.post(f"{base}/_sandbox/reset", json={}, timeout=60))
         client_ms.append(t[0])
         server_ms.append(float(body.get("took_ms", float("nan"))))
     return {"reset_ms": statistics.median(client_ms), "reset_server_ms": statistics.median(server_ms)}

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from simulator import __version__
+from simulator.control.access import Access
 from simulator.control.faults import Faults
 from simulator.core import journal, seed
 from simulator.core.context import RequestInfo, current_request
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     # lookup per attribute). Fault rules and rate limits come from the worker's cache (a read on PostgreSQL); the
     # store is written only when a rule matches or a rate limit is on.
     max_bytes = settings.max_request_bytes
+    access = Access.from_settings(settings)
     background = bool(settings.background_dispatch)
     journal_on = settings.journal_size > 0
 
@@ -186,6 +188,9 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
         env = req.environ
         ctx = g._get_current_object()
         ctx.started = time.perf_counter()
+        refusal = access.check(req.method, req.path, env)
+        if refusal is not None:
+            raise _as_api_error(refusal.status, refusal.message)
         # werkzeug's `content_length`, read straight from the environ (its property costs more than this whole
         # check).
         length = env.get("CONTENT_LENGTH")

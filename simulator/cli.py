@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from typing import Any
 
 import click
 
 from simulator import __version__
+from simulator.control.access import host_name, is_loopback
 from simulator.settings import Settings
 
 
@@ -66,6 +68,11 @@ def serve(
         raise click.BadParameter(str(exc)) from exc
     if settings.workers < 1:
         raise click.BadParameter("--workers must be at least 1")
+    generated = not settings.control_token and not is_loopback(host_name(settings.host))
+    if generated:
+        # Reachable from other machines: the control plane (reset, clock, faults, credentials) needs a token.
+        settings = settings.with_overrides(control_token=secrets.token_urlsafe(24))
+        os.environ["SANDBOX_CONTROL_TOKEN"] = settings.control_token  # every worker process reads the same one
     from simulator.app import Sandbox
     from simulator.control.service import credentials
     from simulator.core.runtime import Runtime
@@ -77,7 +84,7 @@ def serve(
     with rt.store.read() as session:
         creds = credentials(session, rt)
     rt.store.dispose()
-    print_banner(settings, creds)
+    print_banner(settings, creds, token_generated=generated)
     # Compiled once here, inherited by every forked worker: each would otherwise import jsonschema and compile the
     # three contracts itself, all at the same moment on the same cores.
     from simulator.apispec.enforce import compile_contracts
@@ -86,13 +93,27 @@ def serve(
     run_server(settings, quiet=quiet)
 
 
-def print_banner(settings: Settings, creds: dict[str, Any]) -> None:
-    """Base URL and seeded credentials, one value per line so they copy cleanly from any terminal."""
+def print_banner(settings: Settings, creds: dict[str, Any], *, token_generated: bool = False) -> None:
+    """Base URL and seeded credentials, one value per line so they copy cleanly from any terminal; beyond loopback,
+    the control-plane token instead of the secrets."""
     # click, not rich: importing rich is a tenth of a second of every cold start, for a few bold words.
     base = settings.resolved_base_url
     out = click.echo
     out(f"{click.style(f'kyc-sandbox {__version__}', fg='green', bold=True)} serving on {click.style(base, bold=True)}")
     out(f"store: {settings.database_url}   workers: {settings.workers}   seed: {settings.seed}")
+    if not is_loopback(host_name(settings.host)):
+        warn = click.style("warning:", fg="yellow", bold=True)
+        out(f"\n{warn} bound to {settings.host}: anything that can reach this port can use the sandbox.")
+        out("The control plane (/_sandbox/*: reset, clock, faults, credentials) needs the header")
+        shown = settings.control_token if token_generated else "<SANDBOX_CONTROL_TOKEN>"
+        out(f"  X-Sandbox-Token: {shown}")
+        if token_generated:
+            out("(generated for this run; set SANDBOX_CONTROL_TOKEN to choose it)")
+        hosts = settings.allowed_hosts or "none"
+        out(f"Host names accepted besides loopback and the base URL's: {hosts} (SANDBOX_ALLOWED_HOSTS)")
+        out(f"Credentials: curl -s -H 'X-Sandbox-Token: ...' {base}/_sandbox/credentials\n")
+        sys.stdout.flush()
+        return
     out(f"\n{click.style('Sumsub clients', bold=True)} (sign /resources/* requests with app_token + secret_key)")
     for c in creds["sumsub"]["clients"]:
         shares = f", shares with {', '.join(c['shares_with'])}" if c.get("shares_with") else ""

@@ -37,6 +37,12 @@ class Settings:
     webhook_timeout_seconds: int = 10
     # Deliver webhooks and settle due work from a background thread (off: only on clock advance / dispatch calls).
     background_dispatch: int = 1
+    # Host names requests may carry besides loopback ones, the base URL's and the bind address (comma-separated,
+    # `*` = any): what stops a DNS-rebinding web page from reading the sandbox (see control/access.py).
+    allowed_hosts: str = ""
+    # Required on the control plane (header X-Sandbox-Token) when set; `serve` generates one when it binds beyond
+    # loopback and none is set.
+    control_token: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,3 +73,8 @@ class Settings:
             else:
                 values[f.name] = raw
         return cls(**values).with_overrides(**overrides)
+
+
+def control_token_from_env(environ: dict[str, str] | None = None) -> str:
+    """SANDBOX_CONTROL_TOKEN, for the harness's clients (what a sandbox served with it requires)."""
+    return (os.environ if environ is None else environ).get("SANDBOX_CONTROL_TOKEN", "")

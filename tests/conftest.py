@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 
 from simulator.app import create_app
 from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
-from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi
+from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi, harness_session
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.transport import in_process_session
@@ -299,7 +299,7 @@ def served(
     served_sandbox: ServedSandbox, vendor_contract: OpenApiContract, own_contracts: dict[str, OpenApiContract]
 ) -> Iterator[Kit]:
     """A kit talking real HTTP to the served sandbox, reset before the test."""
-    http = requests.Session()
+    http = harness_session()
     k = make_kit(http, served_sandbox.base_url, vendor_contract)
     check_own_contracts(http, k.contract_problems, own_contracts)
     assert k.control.reset().status_code == 200

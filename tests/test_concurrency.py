@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from simulator.harness.clients import harness_session
 from simulator.sumsub.profiles import fake_image
 from tests.conftest import (
     ADMIN_KEY,
@@ -45,7 +46,7 @@ def four_workers(request: pytest.FixtureRequest) -> Iterator[ServedSandbox]:
 
 @pytest.fixture
 def sandbox(four_workers: ServedSandbox) -> Kit:
-    kit = make_kit(requests.Session(), four_workers.base_url, None)
+    kit = make_kit(harness_session(), four_workers.base_url, None)
     assert kit.control.reset().status_code == 200
     return kit
 
@@ -175,7 +176,7 @@ def test_sigkill_during_a_100_token_import_leaves_every_row_whole_or_untouched(s
         url = postgres_database("kyc_sandbox_crash")
     server = ServedSandbox(workers=1, database_url=url)
     try:
-        kit = make_kit(requests.Session(), server.base_url, None)
+        kit = make_kit(harness_session(), server.base_url, None)
         kit.control.reset()
         # Each row costs a Sumsub round trip at Dakota; slowing it makes the kill land mid-import reliably.
         slow_rows = {"rules": [{"api": "internal", "path": "dakota.import_row", "latency": {"ms": 25}}]}

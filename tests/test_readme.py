@@ -47,7 +47,9 @@ def test_readme_curl_flow_runs_as_written(served_sandbox: ServedSandbox, tmp_pat
     assert _bash_blocks(_section("Quick start"))  # make run / make test are shown
     blocks = _bash_blocks(_section("The whole flow with curl"))
     script = "\n".join(blocks)
-    requests_reset = f"curl -s -X POST {served_sandbox.base_url}/_sandbox/reset >/dev/null\n"
+    requests_reset = (
+        f"curl -s -X POST {served_sandbox.base_url}/_sandbox/reset -H 'Content-Type: application/json' >/dev/null\n"
+    )
     out = _run(requests_reset + _localize(script, served_sandbox.base_url, 0), tmp_path)
     assert '"reviewStatus":"completed"' in out or '"reviewStatus": "completed"' in out
     assert "Jane Doe (from Sumsub)" in out
@@ -60,7 +62,8 @@ def test_readme_step3_and_webhooks_run_as_written(served_sandbox: ServedSandbox,
     section = _section("Step 3: complete, submit and approve; receive the webhooks")
     listen_cmd, script = _bash_blocks(section)[:2]
     port = free_port()
-    subprocess.run(["curl", "-s", "-X", "POST", f"{served_sandbox.base_url}/_sandbox/reset"], check=True,
+    reset = f"{served_sandbox.base_url}/_sandbox/reset"
+    subprocess.run(["curl", "-s", "-X", "POST", "-H", "Content-Type: application/json", reset], check=True,
                    capture_output=True, timeout=30)  # fmt: skip
     listen_line = _localize(listen_cmd.strip(), served_sandbox.base_url, port)
     listen_line += f" --port {port} --base-url {served_sandbox.base_url} --count 6"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from simulator.harness.clients import harness_session
 from simulator.sumsub.profiles import fake_image
 from tests.conftest import ADMIN_KEY, CLIENTS, DONOR_ID, Kit, ServedSandbox
 
@@ -76,7 +77,7 @@ def test_concurrent_redemptions_of_one_token_across_workers_give_exactly_one_suc
     barrier = threading.Barrier(24)
 
     def redeem(_: int) -> dict[str, Any]:
-        http = requests.Session()
+        http = harness_session()
         barrier.wait()
         resp = http.post(
             f"{served.base_url}/customers/bulk-import-sumsub-tokens",
@@ -170,7 +171,7 @@ def _one_session_per_worker(base_url: str, workers: int = 2, attempts: int = 200
     """Keep-alive sessions, one pinned to each worker process (a connection stays with the worker that took it)."""
     sessions: dict[int, requests.Session] = {}
     for _ in range(attempts):
-        http = requests.Session()
+        http = harness_session()
         pid = http.get(f"{base_url}/_sandbox/health", timeout=10).json()["pid"]
         if pid in sessions:
             http.close()

@@ -30,7 +30,7 @@ from simulator.dakota.mapping import MappedIndividual, map_applicant
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import Applicant
-from simulator.sumsub.service import SPENT_TOKEN, ShareTokenError, SumsubService
+from simulator.sumsub.service import REUSE_SCOPE, SPENT_TOKEN, ShareTokenError, SumsubService
 from simulator.webhooks.service import TARGETS_CACHE, Webhooks
 
 MAX_TOKENS = 100
@@ -290,7 +290,7 @@ class BulkImporter:
             token,
             level_name=settings.dakota_level_name,
             rechecks=True,
-            scope="dakotaImport",
+            scope=REUSE_SCOPE,
             before_spend=_individuals_only,
         )
         applicant = self.sumsub.applicant_dict(session, red.applicant, copy_values=False)

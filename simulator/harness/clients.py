@@ -14,15 +14,31 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from simulator.control.access import TOKEN_HEADER
+from simulator.settings import control_token_from_env
 from simulator.sumsub.signing import signed_headers
 
 DEFAULT_TIMEOUT = 30.0
 
 
+def control_headers(token: str | None = None) -> dict[str, str]:
+    """What the harness sends with every control-plane request: `X-Sandbox-Token` with the sandbox's token
+    (`SANDBOX_CONTROL_TOKEN`), or, when there is none, with a placeholder: the header alone shows that no web page
+    sent the request (see simulator/control/access.py)."""
+    return {TOKEN_HEADER: token or control_token_from_env() or "kyc-sandbox-harness"}
+
+
+def harness_session(token: str | None = None) -> requests.Session:
+    """A requests session whose requests carry `control_headers()` (the other APIs ignore the header)."""
+    session = requests.Session()
+    session.headers.update(control_headers(token))
+    return session
+
+
 class _Base:
     def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = DEFAULT_TIMEOUT):
         self.base_url = base_url.rstrip("/")
-        self.http = session or requests.Session()
+        self.http = session or harness_session()
         self.timeout = timeout
 
 
@@ -180,16 +196,31 @@ class DakotaApi(_Base):
 
 
 class ControlApi(_Base):
-    """The /_sandbox control plane."""
+    """The /_sandbox control plane; `token`: the sandbox's control token (default SANDBOX_CONTROL_TOKEN)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
+    ) -> None:
+        super().__init__(base_url, session, timeout)
+        self.headers = control_headers(token)
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
+        url = f"{self.base_url}/_sandbox{path}"
+        return self.http.get(url, params=params, timeout=self.timeout, headers=self.headers)
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> requests.Response:
-        return self.http.post(f"{self.base_url}/_sandbox{path}", json=body or {}, timeout=self.timeout)
+        url = f"{self.base_url}/_sandbox{path}"
+        return self.http.post(url, json=body or {}, timeout=self.timeout, headers=self.headers)
 
     def health(self) -> requests.Response:
-        return self.http.get(f"{self.base_url}/_sandbox/health", timeout=self.timeout)
+        return self._get("/health")
 
     def credentials(self) -> dict[str, Any]:
-        resp = self.http.get(f"{self.base_url}/_sandbox/credentials", timeout=self.timeout)
+        resp = self._get("/credentials")
         resp.raise_for_status()
         data: dict[str, Any] = resp.json()
         return data
@@ -198,7 +229,7 @@ class ControlApi(_Base):
         return self._post("/reset")
 
     def clock(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.http.get(f"{self.base_url}/_sandbox/clock", timeout=self.timeout).json()
+        data: dict[str, Any] = self._get("/clock").json()
         return data
 
     def advance(self, seconds: float) -> requests.Response:
@@ -226,7 +257,10 @@ class ControlApi(_Base):
         return str(resp.json()["share_token"]["token"])
 
     def token_status(self, token: str) -> requests.Response:
-        return self.http.get(f"{self.base_url}/_sandbox/share-tokens", params={"token": token}, timeout=self.timeout)
+        return self._get("/share-tokens", {"token": token})
 
     def journal(self, **params: Any) -> requests.Response:
-        return self.http.get(f"{self.base_url}/_sandbox/journal", params=params, timeout=self.timeout)
+        return self._get("/journal", params)
+
+    def webhook_public_key(self) -> requests.Response:
+        return self._get("/webhooks/public-key")

@@ -9,6 +9,7 @@ import click
 import requests
 from rich.console import Console
 
+from simulator.harness.clients import ControlApi
 from simulator.harness.receiver import Received, WebhookReceiver
 
 console = Console()
@@ -30,7 +31,7 @@ def webhooks_group() -> None:
 def listen(host: str, port: int, fail_first: int, base_url: str, sumsub_secret: str | None, count: int) -> None:
     """Print every webhook that arrives, with its signature check (Dakota: Ed25519; Sumsub: HMAC digest)."""
     try:
-        public_key = requests.get(f"{base_url}/_sandbox/webhooks/public-key", timeout=10).json()["public_key_hex"]
+        public_key = ControlApi(base_url, timeout=10).webhook_public_key().json()["public_key_hex"]
     except (requests.RequestException, ValueError, KeyError) as exc:
         raise click.ClickException(f"cannot read the webhook public key from {base_url}: {exc}") from exc
     rx = WebhookReceiver(host, port)

@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi
+from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi, control_headers, harness_session
 from simulator.harness.receiver import Received, WebhookReceiver
+from simulator.settings import control_token_from_env
 from simulator.sumsub.signing import signed_headers
 
 STATE_PATH = "/_sandbox/pact/provider-states"
@@ -237,6 +238,8 @@ class SigningProxy:
         target = handler.path
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
         prefix = self._parts.path.rstrip("/")
+        if target.startswith("/_sandbox/"):
+            headers.update(control_headers())  # the verifier's state calls, when the sandbox has a control token
         app_token = handler.headers.get("X-App-Token")
         if target.startswith("/resources") and app_token and handler.headers.get("X-App-Access-Sig") is not None:
             secret = self.secrets().get(app_token)
@@ -307,7 +310,7 @@ class WebhookProducer:
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.http = requests.Session()
+        self.http = harness_session()
         self.control = ControlApi(self.base_url, session=self.http)
 
     def close(self) -> None:
@@ -440,13 +443,10 @@ class WebhookProducer:
                 "configure the Sumsub webhook",
             )
             if reuse_scope:
+                # Every redemption path sends the one documented reuseScope; Dakota's import is the one this
+                # sandbox is about.
                 token = self.control.donor_token("gb-passport", share_with=recipient)
-                if reuse_scope == "dakotaImport":
-                    self._ok(self._admin().bulk_import_sumsub_tokens([token]), "Dakota bulk import")
-                elif reuse_scope == "importApiShareToken":
-                    self._ok(self._sumsub(recipient).import_applicant(token), "Sumsub import")
-                else:
-                    self._ok(self._sumsub(recipient).reuse(token, "id-only", f"user-{uuid.uuid4().hex[:8]}"), "reuse")
+                self._ok(self._admin().bulk_import_sumsub_tokens([token]), "Dakota bulk import")
             else:
                 api = self._sumsub(donor)
                 made = self._ok(
@@ -699,7 +699,12 @@ def _state_errors(state_url: str, inter: PactInteraction, known: set[str] | None
         if known is not None and state not in known:
             continue  # already reported
         try:
-            resp = requests.post(state_url, json={"action": "setup", "state": state, "params": params}, timeout=30)
+            resp = requests.post(
+                state_url,
+                json={"action": "setup", "state": state, "params": params},
+                headers=control_headers(),
+                timeout=30,
+            )
         except requests.RequestException as exc:
             out.append(f"provider state {state!r}: {type(exc).__name__}")
             continue
@@ -714,7 +719,7 @@ def _state_errors(state_url: str, inter: PactInteraction, known: set[str] | None
 
 def _known_states(base_url: str) -> set[str] | None:
     try:
-        resp = requests.get(base_url.rstrip("/") + STATE_PATH, timeout=10)
+        resp = requests.get(base_url.rstrip("/") + STATE_PATH, headers=control_headers(), timeout=10)
         return {s["name"] for s in resp.json()["states"]} if resp.status_code == 200 else None
     except (requests.RequestException, ValueError, KeyError, TypeError):
         return None
@@ -735,12 +740,15 @@ def verify_pacts(pacts: list[PactFile], base_url: str, *, sign_sumsub: bool = Tr
             f"{base_url} is not a kyc-sandbox (GET /_sandbox/health answered {health.status_code})"
         )
     known = _known_states(base_url)
-    state_url = base_url + STATE_PATH
     with contextlib.ExitStack() as stack:
         producer = stack.enter_context(WebhookProducer(base_url))
-        target = base_url
-        if sign_sumsub:
-            target = stack.enter_context(SigningProxy(base_url)).url
+        target = state_base = base_url
+        if sign_sumsub or control_token_from_env():
+            # The proxy signs Sumsub requests, and adds the control token to the verifier's state calls.
+            proxy = stack.enter_context(SigningProxy(base_url)).url
+            target = proxy if sign_sumsub else base_url
+            state_base = proxy
+        state_url = state_base + STATE_PATH
         return Report(base_url, [_verify_one(p, target, state_url, producer, known) for p in pacts])
 
 

@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 import requests
 
-from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi
+from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi, harness_session
 
 URL_OPTION = "kyc_sandbox_url"
 ENV_URL = "KYC_SANDBOX_URL"
@@ -70,7 +70,11 @@ class SandboxProcess:
         workers: int = 1,
         database_url: str | None = None,
         own_session: bool = False,
+        host: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`host`: the interface to bind (default 127.0.0.1; requests always go to 127.0.0.1); `env`: SANDBOX_*
+        settings for the server (none of this process's are passed on)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="kyc-sandbox-pytest-")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -91,8 +95,9 @@ class SandboxProcess:
             "--workers",
             str(workers),
             "--quiet",
+            *(["--host", host] if host else []),
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}, **(env or {})}
         # `own_session`: the server and its workers form one process group, so `kill()` takes them all at once.
         self.proc = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp.name, env=env, start_new_session=own_session
@@ -152,7 +157,7 @@ class KycSandboxServer:
     def __init__(self, base_url: str, process: SandboxProcess | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.process = process
-        self.http = requests.Session()
+        self.http = harness_session()
         self.credentials: dict[str, Any] = ControlApi(self.base_url, session=self.http).credentials()
 
     @property
@@ -176,7 +181,7 @@ class KycSandbox:
     def __init__(self, server: KycSandboxServer) -> None:
         self.server = server
         self.base_url = server.base_url
-        self.http = requests.Session()
+        self.http = harness_session()
         self.credentials = server.credentials
         self.control = ControlApi(self.base_url, session=self.http)
         keys = self.credentials["dakota"]["api_keys"]

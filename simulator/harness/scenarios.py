@@ -35,7 +35,7 @@ import requests
 import yaml
 
 from simulator.core.resources import data_dir
-from simulator.harness.clients import ControlApi, SumsubApi
+from simulator.harness.clients import ControlApi, SumsubApi, harness_session
 
 Outcome = Literal["passed", "failed", "skipped"]
 ACTIONS = (
@@ -290,7 +290,7 @@ class Target:
         return target.probe()
 
     @classmethod
-    def for_wsgi(cls, app: Any, base_url: str = "http://sandbox.local") -> Target:
+    def for_wsgi(cls, app: Any, base_url: str = "http://localhost") -> Target:
         """Any WSGI app in-process (used to test targets without a control plane or a clock)."""
         from simulator.harness.transport import in_process_session
 
@@ -300,7 +300,7 @@ class Target:
     @classmethod
     def for_url(cls, base_url: str) -> Target:
         """A sandbox (or any Dakota/Sumsub-shaped server) over HTTP; raises ScenarioError when unreachable."""
-        http = requests.Session()
+        http = harness_session()  # control-plane requests carry X-Sandbox-Token (SANDBOX_CONTROL_TOKEN)
         try:
             http.get(base_url.rstrip("/") + "/", timeout=10)
         except requests.RequestException as exc:

@@ -127,8 +127,11 @@ def call_wsgi(
     return box["status"], box["headers"], content
 
 
-def in_process_session(app: Any, base_url: str = "http://sandbox.local") -> tuple[requests.Session, str]:
-    """A requests session whose calls to `base_url` run in-process against `app`."""
-    session = requests.Session()
+def in_process_session(app: Any, base_url: str = "http://localhost") -> tuple[requests.Session, str]:
+    """A requests session whose calls to `base_url` run in-process against `app` (a harness session: its
+    control-plane requests carry X-Sandbox-Token)."""
+    from simulator.harness.clients import harness_session
+
+    session = harness_session()
     session.mount(base_url, WSGIAdapter(app))
     return session, base_url

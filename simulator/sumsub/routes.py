@@ -11,6 +11,7 @@ from simulator.core.text import BodyError, UnstorableText, decode_json
 from simulator.http import ok, parse_json_or, sandbox
 from simulator.sumsub import errors as e
 from simulator.sumsub.models import SumsubClient
+from simulator.sumsub.service import REUSE_SCOPE
 
 bp = Blueprint("sumsub", __name__, url_prefix="/resources")
 
@@ -181,7 +182,7 @@ def import_by_share_token() -> Response:
     me = client()
     with sb.rt.store.write() as session:
         level = request.args.get("levelName") or _default_level(session, sb, me)
-        red = sb.sumsub.redeem(session, me, token, level_name=level, rechecks=False, scope="importApiShareToken")
+        red = sb.sumsub.redeem(session, me, token, level_name=level, rechecks=False, scope=REUSE_SCOPE)
         return ok(sb.sumsub.applicant_dict(session, red.applicant))
 
 
@@ -196,7 +197,7 @@ def reuse() -> Response:
             token,
             level_name=level,
             user_id=request.args.get("userId"),
-            scope="reusableIdentity",
+            scope=REUSE_SCOPE,
         )
         return ok(sb.sumsub.applicant_dict(session, red.applicant))
 
@@ -208,7 +209,7 @@ def reuse_preview() -> Response:
     token, level = _reuse_args()
     try:
         with sb.rt.store.write() as session:
-            red = sb.sumsub.redeem(session, client(), token, level_name=level, scope="reusableIdentity")
+            red = sb.sumsub.redeem(session, client(), token, level_name=level, scope=REUSE_SCOPE)
             raise _Preview(sb.sumsub.applicant_dict(session, red.applicant))
     except _Preview as preview:
         return ok(preview.payload)

@@ -41,6 +41,9 @@ from simulator.webhooks.service import Webhooks
 _Row = TypeVar("_Row", Level, SumsubClient)
 
 MAX_TOKEN_LENGTH = 1024
+# `reuseScope` on the first webhook about a redeemed applicant: the one value Sumsub documents (Copy Applicant's),
+# sent for every redemption path (import, reuse, Dakota's import), since none other is documented.
+REUSE_SCOPE = "importApiShareToken"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_TTL_SECONDS = 2**31 - 1  # ttlInSecs is an int32 in Sumsub's API
 REVIEW_ANSWERS = ("GREEN", "RED")

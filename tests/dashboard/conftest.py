@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from simulator.harness.clients import harness_session
 from tests.conftest import ADMIN_KEY, DAKOTA_CLIENT_ID, ServedSandbox
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Sandbox:
     """The served sandbox, driven over HTTP the way an integrator would (control plane + Dakota API)."""
 
     base_url: str
-    http: requests.Session = field(default_factory=requests.Session)
+    http: requests.Session = field(default_factory=harness_session)
 
     def reset(self) -> None:
         assert self.http.post(f"{self.base_url}/_sandbox/reset", timeout=30).status_code == 200

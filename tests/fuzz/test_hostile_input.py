@@ -39,7 +39,7 @@ from simulator.app import Sandbox, api_of, create_app
 from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.core.store import Store
 from simulator.dakota.models import Customer
-from simulator.harness.clients import ControlApi, DakotaApi
+from simulator.harness.clients import ControlApi, DakotaApi, control_headers
 from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
 from simulator.sumsub.signing import signed_headers
@@ -484,7 +484,7 @@ def check(world: World, req: Request, reply: Reply, before: dict[str, Any], afte
 def neutralise(world: World, req: Request, reply: Reply) -> None:
     """A fuzzed request that *configured* faults or rate limits would make later requests fail on purpose."""
     if reply.status < 300 and req.target.startswith(("/_sandbox/faults", "/_sandbox/rate-limits")):
-        call(world.app, "DELETE", "/_sandbox/faults")
+        call(world.app, "DELETE", "/_sandbox/faults", headers=control_headers())
         off = json.dumps({"sumsub": {"enabled": False}, "dakota": {"enabled": False}}).encode()
         call(world.app, "POST", "/_sandbox/rate-limits", off, {"Content-Type": "application/json"})
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from simulator.harness.clients import harness_session
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.receiver import WebhookReceiver
@@ -50,7 +50,7 @@ def start(servers: list[Server], database: Path) -> Server:
 
 
 def kit_for(server: Server, contract: OpenApiContract, own: dict[str, OpenApiContract]) -> Kit:
-    http = requests.Session()
+    http = harness_session()
     kit = make_kit(http, server.base_url, contract)
     check_own_contracts(http, kit.contract_problems, own)
     return kit
@@ -161,6 +161,6 @@ def test_the_webhook_signing_key_survives_a_reset_in_every_worker(served_sandbox
 
     base = served_sandbox.base_url
     before = {rq.get(f"{base}/_sandbox/webhooks/public-key", timeout=10).json()["public_key_hex"] for _ in range(6)}
-    assert rq.post(f"{base}/_sandbox/reset", timeout=10).status_code == 200
+    assert rq.post(f"{base}/_sandbox/reset", json={}, timeout=10).status_code == 200
     after = {rq.get(f"{base}/_sandbox/webhooks/public-key", timeout=10).json()["public_key_hex"] for _ in range(6)}
     assert len(before) == 1 and after == before

@@ -92,9 +92,7 @@ def test_applicant_reviewed_webhook_after_reuse(sumsub_webhooks_pact: Pact) -> N
         sumsub_webhooks_pact.upon_receiving("an applicantReviewed webhook for a reused applicant", "Async").with_body(
             sumsub_hook(
                 levelName="id-only",
-                reuseScope=match.regex(
-                    "reusableIdentity", regex=r"^(reusableIdentity|importApiShareToken|dakotaImport)$"
-                ),
+                reuseScope="importApiShareToken",
             ),
             JSON,
         )

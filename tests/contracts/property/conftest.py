@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from simulator.apispec.loader import served_document
 from simulator.app import create_app
 from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
+from simulator.harness.clients import harness_session
 from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
 from simulator.sumsub.signing import signed_headers
@@ -161,7 +162,7 @@ def property_sandbox() -> Iterator[PropertySandbox]:
     live = os.environ.get("KYC_SANDBOX_URL")
     app = None
     if live:
-        base_url, raw = live.rstrip("/"), requests.Session()
+        base_url, raw = live.rstrip("/"), harness_session()
         raw.post(f"{base_url}/_sandbox/reset").raise_for_status()
     else:
         app = create_app(Settings(database_url="sqlite://", seed=4242, journal_size=50, background_dispatch=0))
@@ -169,7 +170,7 @@ def property_sandbox() -> Iterator[PropertySandbox]:
     known = _seed(base_url, raw)
 
     def session(auth: requests.auth.AuthBase | None) -> requests.Session:
-        s = requests.Session()
+        s = harness_session()
         s.adapters = raw.adapters
         s.auth = auth
         return s
