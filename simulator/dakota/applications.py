@@ -15,25 +15,42 @@ from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
-IDENTITY_DOCS = (
-    "passport",
-    "drivers_license_front",
-    "drivers_license_back",
-    "residence_permit_front",
-    "residence_permit_back",
-)
-WEALTH_DOCS = (
-    "source_of_wealth",
-    "payslip",
-    "employment_contract",
-    "income_verification_letter",
-    "savings_statement",
-    "crypto_statement",
-    "investment_statement",
-)
-ADDRESS_DOCS = ("proof_of_address", "bank_statement", "utility_bill")
-# The UploadedDocument.document_type enum of Dakota's spec; other individual types are reported as source_of_wealth.
-_UPLOADED_ENUM = {*IDENTITY_DOCS, "source_of_wealth", "bank_statement"}
+# Dakota's IndividualDocumentType enum, each type with the requirement it meets (one table: the upload's accepted
+# types, what a document counts for, how it is listed and the missing documents all derive from it).
+IDENTITY = "individual_identity"
+PROOF_OF_ADDRESS = "individual_proof_of_address"
+SOURCE_OF_WEALTH = "individual_source_of_wealth"
+DOCUMENT_PURPOSES: dict[str, str] = {
+    "passport": IDENTITY,
+    "drivers_license_front": IDENTITY,
+    "drivers_license_back": IDENTITY,
+    "residence_permit_front": IDENTITY,
+    "residence_permit_back": IDENTITY,
+    "proof_of_address": PROOF_OF_ADDRESS,
+    "bank_statement": PROOF_OF_ADDRESS,
+    "utility_bill": PROOF_OF_ADDRESS,
+    "source_of_wealth": SOURCE_OF_WEALTH,
+    "payslip": SOURCE_OF_WEALTH,
+    "employment_contract": SOURCE_OF_WEALTH,
+    "income_verification_letter": SOURCE_OF_WEALTH,
+    "savings_statement": SOURCE_OF_WEALTH,
+    "crypto_statement": SOURCE_OF_WEALTH,
+    "investment_statement": SOURCE_OF_WEALTH,
+}
+IDENTITY_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == IDENTITY)
+ADDRESS_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == PROOF_OF_ADDRESS)
+WEALTH_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == SOURCE_OF_WEALTH)
+# The spec's UploadedDocument.document_type enum has the identity types but only one type of each other purpose:
+# `uploaded_documents` lists any other type as that purpose's type (a utility bill as `bank_statement`).
+_LISTED_AS = {PROOF_OF_ADDRESS: "bank_statement", SOURCE_OF_WEALTH: "source_of_wealth"}
+_UPLOADED_ENUM = {*IDENTITY_DOCS, *_LISTED_AS.values()}
+
+
+def listed_type(doc_type: str) -> str:
+    """How `validation...uploaded_documents` names an uploaded document of `doc_type`."""
+    return doc_type if doc_type in _UPLOADED_ENUM else _LISTED_AS[DOCUMENT_PURPOSES[doc_type]]
+
+
 INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
 LIST_STATUSES = ("pending", "submitted", "completed")
 
@@ -364,7 +381,7 @@ class Applications:
         if not types & set(IDENTITY_DOCS):
             out.append(
                 {
-                    "purpose": "individual_identity",
+                    "purpose": IDENTITY,
                     "accepted_types": ["passport", "drivers_license_front", "residence_permit_front"],
                     "description": "A government-issued identity document (passport, driver's license or "
                     "residence permit)",
@@ -374,8 +391,8 @@ class Applications:
         if not types & set(WEALTH_DOCS):
             out.append(
                 {
-                    "purpose": "individual_source_of_wealth",
-                    "accepted_types": ["source_of_wealth"],
+                    "purpose": SOURCE_OF_WEALTH,
+                    "accepted_types": list(WEALTH_DOCS),
                     "description": "A document evidencing the source of wealth (never transferred from Sumsub)",
                     "required": True,
                 }
@@ -383,8 +400,8 @@ class Applications:
         if not types & set(ADDRESS_DOCS):
             out.append(
                 {
-                    "purpose": "individual_proof_of_address",
-                    "accepted_types": ["bank_statement"],
+                    "purpose": PROOF_OF_ADDRESS,
+                    "accepted_types": list(ADDRESS_DOCS),
                     "description": "Proof of address (optional: without it a $3,000 rolling 7-day limit applies)",
                     "required": False,
                 }
@@ -413,9 +430,7 @@ class Applications:
                     "uploaded_documents": [
                         {
                             "document_id": d["document_id"],
-                            "document_type": d["document_type"]
-                            if d["document_type"] in _UPLOADED_ENUM
-                            else "source_of_wealth",
+                            "document_type": listed_type(d["document_type"]),
                             "status": d["status"],
                             "uploaded_at": iso(d["uploaded_at"]),
                         }
