@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -52,6 +52,9 @@ def listed_type(doc_type: str) -> str:
 
 
 INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
+# What GET /applications/{id} answers without `include`: the spec's own example of it carries `entities`, and
+# clients that send no `include` (Dakota's TypeScript SDK) would otherwise never see the imported data.
+DEFAULT_INCLUDE = frozenset({"entities"})
 LIST_STATUSES = ("pending", "submitted", "completed")
 
 
@@ -174,9 +177,12 @@ class Applications:
             now=lambda: self.rt.clock.now(session),
         )
 
-    def application_view(self, application_id: str, token: str | None, include: set[str]) -> dict[str, Any]:
-        """GET /applications/{id}: `application_by_token` then `application_dict`, read in one statement without
-        the ORM (a detached copy of the row; nothing writes)."""
+    def application_view(
+        self, application_id: str, token: str | None, include: Collection[str] | None
+    ) -> dict[str, Any]:
+        """GET /applications/{id}: `application_by_token` then `application_dict` with the sections `include` names
+        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement without the ORM (a detached copy
+        of the row; nothing writes)."""
 
         def load() -> Application | None:
             row = self.rt.store.fetch_one(_APPLICATION_VIEW, application_id=application_id)
@@ -192,7 +198,7 @@ class Applications:
             token_known=lambda: self.rt.store.fetch_one(_APPLICATION_TOKEN, token=token) is not None,
             now=self.rt.clock.now,
         )
-        return self.application_dict(app, include)
+        return self.application_dict(app, DEFAULT_INCLUDE if include is None else include)
 
     def _by_token(
         self,
@@ -247,6 +253,9 @@ class Applications:
     def list_item(self, app: Application) -> dict[str, Any]:
         ind = app.individual
         out: dict[str, Any] = {
+            # `id` is not in the spec's ApplicationListItem (which allows it): clients that page on each item's `id`
+            # (Dakota's TypeScript SDK) need it.
+            "id": app.id,
             "application_id": app.id,
             "application_type": app.application_type,
             "application_status": app.status,
@@ -266,7 +275,7 @@ class Applications:
             out["submitted_at"] = iso(app.submitted_at)
         return out
 
-    def application_dict(self, app: Application, include: set[str]) -> dict[str, Any]:
+    def application_dict(self, app: Application, include: Collection[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "application_id": app.id,
             "application_type": app.application_type,
