@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, request
 
 from simulator.app import ok, parse_json_or, sandbox
 from simulator.sumsub import errors as e
+from simulator.sumsub import multipart
 from simulator.sumsub.models import SumsubClient
 
 bp = Blueprint("sumsub", __name__, url_prefix="/resources")
@@ -98,26 +99,25 @@ def required_id_docs_status(applicant_id: str) -> Response:
 @bp.post("/applicants/<applicant_id>/info/idDoc")
 def add_id_doc(applicant_id: str) -> Response:
     sb = sandbox()
-    if not request.mimetype.startswith("multipart/"):
-        raise e.bad_request("Content-Type must be multipart/form-data with 'metadata' and 'content' parts")
-    raw_meta = request.form.get("metadata")
-    if raw_meta is None and "metadata" in request.files:
-        raw_meta = request.files["metadata"].read().decode("utf-8", "replace")
     try:
-        metadata = json.loads(raw_meta) if raw_meta else None
+        parts = multipart.parse(request.get_data(cache=True), request.content_type)
+    except multipart.MultipartError as exc:
+        raise e.bad_request(str(exc)) from None
+    meta = parts.get("metadata")
+    try:
+        metadata = json.loads(meta.data.decode("utf-8", "replace")) if meta is not None and meta.data else None
     except (ValueError, RecursionError):
         raise e.bad_request("metadata part must be valid JSON") from None
-    upload = request.files.get("content")
-    content = upload.read() if upload is not None else None
+    upload = parts.get("content")
     with sb.rt.store.write() as session:
         doc, image_id = sb.sumsub.add_id_doc(
             session,
             client(),
             applicant_id,
             metadata,
-            content,
+            upload.data if upload is not None else None,
             upload.filename if upload is not None else None,
-            upload.mimetype if upload is not None else None,
+            upload.content_type if upload is not None else None,
         )
     if request.headers.get("X-Return-Doc-Warnings", "").lower() == "true":
         doc = {**doc, "errors": []}
