@@ -126,6 +126,15 @@ def add_id_doc(applicant_id: str) -> Response:
     return resp
 
 
+@bp.post("/applicants/<applicant_id>/status/pending")
+def request_check(applicant_id: str) -> Response:
+    """Request a check (`?reason=` is accepted and not kept)."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        sb.sumsub.request_check(session, client(), applicant_id)
+    return ok({"ok": 1})
+
+
 @bp.post("/applicants/<applicant_id>/status/testCompleted")
 def test_completed(applicant_id: str) -> Response:
     sb = sandbox()

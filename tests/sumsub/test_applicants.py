@@ -398,6 +398,65 @@ def test_required_id_docs_status_has_one_key_per_level_step(kit: Kit) -> None:
     }
 
 
+# ---------------------------------------------------------------- request check (the SDKs' requestApplicantCheck)
+def request_check(kit: Kit, applicant_id: str, reason: str = "") -> requests.Response:
+    return kit.donor.request("POST", f"/resources/applicants/{applicant_id}/status/pending?reason={reason}")
+
+
+def test_request_check_moves_a_documented_applicant_to_pending_then_review_completes_it(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert upload(kit, a["id"], {"idDocType": "SELFIE", "country": "GBR"}).status_code == 200
+
+    resp = request_check(kit, a["id"], "docs-uploaded")
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"ok": 1}
+    st = kit.donor.review_status(a["id"]).json()
+    assert st["reviewStatus"] == "pending"
+    assert "reviewResult" not in st
+    assert kit.donor.test_completed(a["id"], "GREEN").status_code == 200
+    st = kit.donor.review_status(a["id"]).json()
+    assert (st["reviewStatus"], st["reviewResult"]) == ("completed", {"reviewAnswer": "GREEN"})
+
+
+def test_request_check_with_steps_missing_is_409_naming_them_and_changes_nothing(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+
+    body = assert_sumsub_error(request_check(kit, a["id"]), 409)
+
+    assert body["description"] == (
+        "Not all required documents or data are submitted. Make sure to complete [SELFIE] verification steps "
+        "beforehand."
+    )
+    assert kit.donor.review_status(a["id"]).json()["reviewStatus"] == "init"
+
+
+def test_request_check_while_pending_is_409(kit: Kit) -> None:
+    a = create_applicant(kit.donor, level="id-only")
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert request_check(kit, a["id"]).status_code == 200
+    assert_sumsub_error(request_check(kit, a["id"]), 409)
+    assert kit.donor.review_status(a["id"]).json()["reviewStatus"] == "pending"
+
+
+def test_request_check_of_a_resubmission_after_a_retry_reject_starts_a_new_check(kit: Kit) -> None:
+    a = create_applicant(kit.donor, level="id-only")
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert kit.donor.test_completed(a["id"], "RED", ["UNSATISFACTORY_PHOTOS"], reviewRejectType="RETRY").ok
+    assert upload(kit, a["id"], PASSPORT_META, png("retake")).status_code == 200
+    assert request_check(kit, a["id"]).status_code == 200
+    st = kit.donor.review_status(a["id"]).json()
+    assert st["reviewStatus"] == "pending" and "reviewResult" not in st
+
+
+def test_request_check_for_unknown_or_foreign_applicant_is_404(kit: Kit) -> None:
+    assert_sumsub_error(request_check(kit, "f" * 24), 404)
+    theirs = create_applicant(kit.donor2, level="id-only")
+    assert_sumsub_error(request_check(kit, theirs["id"]), 404)
+
+
 # ---------------------------------------------------------------- sandbox review
 def test_test_completed_green_completes_the_review(kit: Kit) -> None:
     a = create_applicant(kit.donor)
