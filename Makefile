@@ -28,7 +28,17 @@ typecheck: $(STAMP)
 # then everything else. Each group is its own pytest run, in this order.
 ORDERED := tests/contracts/consumer tests/contracts/provider tests/contracts/property
 
-unit: $(STAMP)
+# The vendor SDKs for Node that tests/clients runs (npm ci from the committed lock file). Without npm the step says so
+# and those tests skip, unless KYC_SANDBOX_REQUIRE_NODE=1 (set by .ci/run) makes that a failure.
+NODE_CLIENTS := tests/clients/node
+NODE_STAMP := $(NODE_CLIENTS)/node_modules/.installed
+
+$(NODE_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the Node client tests (tests/clients) will skip"; fi
+
+unit: $(STAMP) $(NODE_STAMP)
 	@set -e; for d in $(ORDERED); do if [ -d $$d ]; then echo "== pytest $$d"; $(BIN)/pytest $$d; fi; done
 	$(BIN)/pytest $(addprefix --ignore=,$(ORDERED))
 
@@ -44,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .sandbox .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .sandbox .pytest_cache .mypy_cache .ruff_cache $(NODE_CLIENTS)/node_modules

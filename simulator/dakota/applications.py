@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -15,26 +15,46 @@ from simulator.dakota import problems as p
 from simulator.dakota.models import ApiKey, Application, Customer
 
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
-IDENTITY_DOCS = (
-    "passport",
-    "drivers_license_front",
-    "drivers_license_back",
-    "residence_permit_front",
-    "residence_permit_back",
-)
-WEALTH_DOCS = (
-    "source_of_wealth",
-    "payslip",
-    "employment_contract",
-    "income_verification_letter",
-    "savings_statement",
-    "crypto_statement",
-    "investment_statement",
-)
-ADDRESS_DOCS = ("proof_of_address", "bank_statement", "utility_bill")
-# The UploadedDocument.document_type enum of Dakota's spec; other individual types are reported as source_of_wealth.
-_UPLOADED_ENUM = {*IDENTITY_DOCS, "source_of_wealth", "bank_statement"}
+# Dakota's IndividualDocumentType enum, each type with the requirement it meets (one table: the upload's accepted
+# types, what a document counts for, how it is listed and the missing documents all derive from it).
+IDENTITY = "individual_identity"
+PROOF_OF_ADDRESS = "individual_proof_of_address"
+SOURCE_OF_WEALTH = "individual_source_of_wealth"
+DOCUMENT_PURPOSES: dict[str, str] = {
+    "passport": IDENTITY,
+    "drivers_license_front": IDENTITY,
+    "drivers_license_back": IDENTITY,
+    "residence_permit_front": IDENTITY,
+    "residence_permit_back": IDENTITY,
+    "proof_of_address": PROOF_OF_ADDRESS,
+    "bank_statement": PROOF_OF_ADDRESS,
+    "utility_bill": PROOF_OF_ADDRESS,
+    "source_of_wealth": SOURCE_OF_WEALTH,
+    "payslip": SOURCE_OF_WEALTH,
+    "employment_contract": SOURCE_OF_WEALTH,
+    "income_verification_letter": SOURCE_OF_WEALTH,
+    "savings_statement": SOURCE_OF_WEALTH,
+    "crypto_statement": SOURCE_OF_WEALTH,
+    "investment_statement": SOURCE_OF_WEALTH,
+}
+IDENTITY_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == IDENTITY)
+ADDRESS_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == PROOF_OF_ADDRESS)
+WEALTH_DOCS = tuple(t for t, purpose in DOCUMENT_PURPOSES.items() if purpose == SOURCE_OF_WEALTH)
+# The spec's UploadedDocument.document_type enum has the identity types but only one type of each other purpose:
+# `uploaded_documents` lists any other type as that purpose's type (a utility bill as `bank_statement`).
+_LISTED_AS = {PROOF_OF_ADDRESS: "bank_statement", SOURCE_OF_WEALTH: "source_of_wealth"}
+_UPLOADED_ENUM = {*IDENTITY_DOCS, *_LISTED_AS.values()}
+
+
+def listed_type(doc_type: str) -> str:
+    """How `validation...uploaded_documents` names an uploaded document of `doc_type`."""
+    return doc_type if doc_type in _UPLOADED_ENUM else _LISTED_AS[DOCUMENT_PURPOSES[doc_type]]
+
+
 INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
+# What GET /applications/{id} answers without `include`: the spec's own example of it carries `entities`, and
+# clients that send no `include` (Dakota's TypeScript SDK) would otherwise never see the imported data.
+DEFAULT_INCLUDE = frozenset({"entities"})
 LIST_STATUSES = ("pending", "submitted", "completed")
 
 
@@ -157,9 +177,12 @@ class Applications:
             now=lambda: self.rt.clock.now(session),
         )
 
-    def application_view(self, application_id: str, token: str | None, include: set[str]) -> dict[str, Any]:
-        """GET /applications/{id}: `application_by_token` then `application_dict`, read in one statement without
-        the ORM (a detached copy of the row; nothing writes)."""
+    def application_view(
+        self, application_id: str, token: str | None, include: Collection[str] | None
+    ) -> dict[str, Any]:
+        """GET /applications/{id}: `application_by_token` then `application_dict` with the sections `include` names
+        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement without the ORM (a detached copy
+        of the row; nothing writes)."""
 
         def load() -> Application | None:
             row = self.rt.store.fetch_one(_APPLICATION_VIEW, application_id=application_id)
@@ -175,7 +198,7 @@ class Applications:
             token_known=lambda: self.rt.store.fetch_one(_APPLICATION_TOKEN, token=token) is not None,
             now=self.rt.clock.now,
         )
-        return self.application_dict(app, include)
+        return self.application_dict(app, DEFAULT_INCLUDE if include is None else include)
 
     def _by_token(
         self,
@@ -230,6 +253,9 @@ class Applications:
     def list_item(self, app: Application) -> dict[str, Any]:
         ind = app.individual
         out: dict[str, Any] = {
+            # `id` is not in the spec's ApplicationListItem (which allows it): clients that page on each item's `id`
+            # (Dakota's TypeScript SDK) need it.
+            "id": app.id,
             "application_id": app.id,
             "application_type": app.application_type,
             "application_status": app.status,
@@ -249,7 +275,7 @@ class Applications:
             out["submitted_at"] = iso(app.submitted_at)
         return out
 
-    def application_dict(self, app: Application, include: set[str]) -> dict[str, Any]:
+    def application_dict(self, app: Application, include: Collection[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "application_id": app.id,
             "application_type": app.application_type,
@@ -364,7 +390,7 @@ class Applications:
         if not types & set(IDENTITY_DOCS):
             out.append(
                 {
-                    "purpose": "individual_identity",
+                    "purpose": IDENTITY,
                     "accepted_types": ["passport", "drivers_license_front", "residence_permit_front"],
                     "description": "A government-issued identity document (passport, driver's license or "
                     "residence permit)",
@@ -374,8 +400,8 @@ class Applications:
         if not types & set(WEALTH_DOCS):
             out.append(
                 {
-                    "purpose": "individual_source_of_wealth",
-                    "accepted_types": ["source_of_wealth"],
+                    "purpose": SOURCE_OF_WEALTH,
+                    "accepted_types": list(WEALTH_DOCS),
                     "description": "A document evidencing the source of wealth (never transferred from Sumsub)",
                     "required": True,
                 }
@@ -383,8 +409,8 @@ class Applications:
         if not types & set(ADDRESS_DOCS):
             out.append(
                 {
-                    "purpose": "individual_proof_of_address",
-                    "accepted_types": ["bank_statement"],
+                    "purpose": PROOF_OF_ADDRESS,
+                    "accepted_types": list(ADDRESS_DOCS),
                     "description": "Proof of address (optional: without it a $3,000 rolling 7-day limit applies)",
                     "required": False,
                 }
@@ -413,9 +439,7 @@ class Applications:
                     "uploaded_documents": [
                         {
                             "document_id": d["document_id"],
-                            "document_type": d["document_type"]
-                            if d["document_type"] in _UPLOADED_ENUM
-                            else "source_of_wealth",
+                            "document_type": listed_type(d["document_type"]),
                             "status": d["status"],
                             "uploaded_at": iso(d["uploaded_at"]),
                         }

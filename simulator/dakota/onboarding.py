@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from simulator.core.runtime import Runtime
 from simulator.core.store import FastQuery, lock_rows, locked_get
 from simulator.dakota import problems as p
-from simulator.dakota.applications import IDENTITY_DOCS, Applications
+from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications
 from simulator.dakota.models import ApiKey, Application, Customer
 from simulator.dakota.problems import ApplicationNotReady
 from simulator.sumsub.models import Applicant
@@ -49,19 +49,7 @@ WEALTH = (
     "redundancy_severance",
     "benefits",
 )
-DOCUMENT_TYPES = (
-    *IDENTITY_DOCS,
-    "proof_of_address",
-    "bank_statement",
-    "utility_bill",
-    "source_of_wealth",
-    "payslip",
-    "employment_contract",
-    "income_verification_letter",
-    "savings_statement",
-    "crypto_statement",
-    "investment_statement",
-)
+DOCUMENT_TYPES = tuple(DOCUMENT_PURPOSES)
 ATTESTATION_TYPES = (
     "information_accuracy",
     "terms_of_service",

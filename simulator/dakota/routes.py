@@ -56,8 +56,9 @@ def list_applications() -> Response:
 @bp.get("/applications/<application_id>")
 def get_application(application_id: str) -> Response:
     sb = sandbox()
-    include = {x.strip() for x in request.args.get("include", "").split(",") if x.strip()}
-    unknown = include - set(INCLUDE_VALUES)
+    raw = request.args.get("include")
+    include = None if raw is None else {x.strip() for x in raw.split(",") if x.strip()}
+    unknown = (include or set()) - set(INCLUDE_VALUES)
     if unknown:
         raise p.invalid(
             f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}",

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, request
 from simulator.core.text import BodyError, UnstorableText, decode_json
 from simulator.http import ok, parse_json_or, sandbox
 from simulator.sumsub import errors as e
+from simulator.sumsub import multipart
 from simulator.sumsub.models import SumsubClient
 from simulator.sumsub.service import REUSE_SCOPE
 
@@ -99,34 +100,42 @@ def required_id_docs_status(applicant_id: str) -> Response:
 @bp.post("/applicants/<applicant_id>/info/idDoc")
 def add_id_doc(applicant_id: str) -> Response:
     sb = sandbox()
-    if not request.mimetype.startswith("multipart/"):
-        raise e.bad_request("Content-Type must be multipart/form-data with 'metadata' and 'content' parts")
-    raw_meta = request.form.get("metadata")
-    if raw_meta is None and "metadata" in request.files:
-        raw_meta = request.files["metadata"].read().decode("utf-8", "replace")
     try:
-        metadata = decode_json(raw_meta.encode("utf-8", "surrogatepass")) if raw_meta else None
+        parts = multipart.parse(request.get_data(cache=True), request.content_type)
+    except multipart.MultipartError as exc:
+        raise e.bad_request(str(exc)) from None
+    meta = parts.get("metadata")
+    try:
+        metadata = decode_json(meta.data) if meta is not None and meta.data else None
     except UnstorableText as exc:
         raise e.bad_request(f"metadata.{exc.message}") from None
     except BodyError:
         raise e.bad_request("metadata part must be valid JSON") from None
-    upload = request.files.get("content")
-    content = upload.read() if upload is not None else None
+    upload = parts.get("content")
     with sb.rt.store.write() as session:
         doc, image_id = sb.sumsub.add_id_doc(
             session,
             client(),
             applicant_id,
             metadata,
-            content,
+            upload.data if upload is not None else None,
             upload.filename if upload is not None else None,
-            upload.mimetype if upload is not None else None,
+            upload.content_type if upload is not None else None,
         )
     if request.headers.get("X-Return-Doc-Warnings", "").lower() == "true":
         doc = {**doc, "errors": []}
     resp = ok(doc)
     resp.headers["X-Image-Id"] = str(image_id)
     return resp
+
+
+@bp.post("/applicants/<applicant_id>/status/pending")
+def request_check(applicant_id: str) -> Response:
+    """Request a check (`?reason=` is accepted and not kept)."""
+    sb = sandbox()
+    with sb.rt.store.write() as session:
+        sb.sumsub.request_check(session, client(), applicant_id)
+    return ok({"ok": 1})
 
 
 @bp.post("/applicants/<applicant_id>/status/testCompleted")

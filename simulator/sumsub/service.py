@@ -47,6 +47,8 @@ REUSE_SCOPE = "importApiShareToken"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_TTL_SECONDS = 2**31 - 1  # ttlInSecs is an int32 in Sumsub's API
 REVIEW_ANSWERS = ("GREEN", "RED")
+# Review statuses from which a check cannot be requested again (docs: request-applicant-check).
+CHECK_IN_PROGRESS = ("pending", "queued", "prechecked")
 REJECT_TYPES = ("FINAL", "RETRY")
 INFO_STRING_FIELDS = (
     "firstName",
@@ -593,6 +595,33 @@ class SumsubService:
         a.steps = steps
 
     # ------------------------------------------------------------------ review
+    def request_check(self, session: Session, client: SumsubClient, applicant_id: str) -> None:
+        """`POST .../status/pending`: the applicant, every step of its level done, goes to review (`pending`)."""
+        a = self.get_applicant(session, client, applicant_id)
+        status = a.review.get("reviewStatus")
+        if status in CHECK_IN_PROGRESS:
+            raise e.SumsubError(f"Applicant is already in {status} status: a check is in progress", status=409)
+        level = self.level(session, a.level_name)
+        missing = [
+            step
+            for step in level.step_types()
+            if (step == "QUESTIONNAIRE" and not a.questionnaires)
+            or (step not in ("QUESTIONNAIRE", "APPLICANT_DATA") and not a.steps.get(step))
+        ]
+        if missing:
+            raise e.SumsubError(
+                "Not all required documents or data are submitted. Make sure to complete "
+                f"[{', '.join(missing)}] verification steps beforehand.",
+                status=409,
+            )
+        review = _json_copy(a.review)
+        review.pop("reviewResult", None)
+        review["reviewStatus"] = "pending"
+        review["attemptId"] = self.rt.ids.review_id()
+        review["startDate"] = sumsub_review_datetime(self.rt.clock.now(session))
+        a.review = review
+        self._notify(session, a, "applicantPending")
+
     def test_completed(self, session: Session, client: SumsubClient, applicant_id: str, body: Any) -> None:
         """Sandbox review: `{reviewAnswer, rejectLabels, reviewRejectType?, clientComment?, moderationComment?}`."""
         a = self.get_applicant(session, client, applicant_id)

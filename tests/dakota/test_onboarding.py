@@ -17,6 +17,7 @@ import pytest
 import requests
 from flask import Flask
 
+from simulator.harness.openapi import OpenApiContract
 from simulator.sumsub.profiles import fake_image
 from tests.conftest import ADMIN_KEY, OTHER_ORG_KEY, VIEWER_KEY, Kit
 
@@ -512,6 +513,83 @@ def test_a_source_of_wealth_document_closes_that_gap_and_proof_of_address_change
     assert docs["ready"] is True
     assert [d["purpose"] for d in docs["missing_documents"]] == []
     assert app["poa_status"] == "submitted_pending_review"
+
+
+# Dakota's IndividualDocumentType enum by purpose (reference/dakota-api-notes.md, "Attestations and documents").
+DOCUMENT_PURPOSES = {
+    "individual_identity": [
+        "passport",
+        "drivers_license_front",
+        "drivers_license_back",
+        "residence_permit_front",
+        "residence_permit_back",
+    ],
+    "individual_proof_of_address": ["proof_of_address", "bank_statement", "utility_bill"],
+    "individual_source_of_wealth": [
+        "source_of_wealth",
+        "payslip",
+        "employment_contract",
+        "income_verification_letter",
+        "savings_statement",
+        "crypto_statement",
+        "investment_statement",
+    ],
+}
+PURPOSE_OF = {t: purpose for purpose, types in DOCUMENT_PURPOSES.items() for t in types}
+
+
+def vendor_enum(vendor_contract: OpenApiContract, *path: str) -> list[str]:
+    node: Any = vendor_contract.spec["components"]["schemas"]
+    for key in path:
+        node = node[key]
+    return list(node["enum"])
+
+
+def test_the_document_purposes_cover_every_individual_document_type_of_the_spec(
+    vendor_contract: OpenApiContract,
+) -> None:
+    assert sorted(PURPOSE_OF) == sorted(vendor_enum(vendor_contract, "IndividualDocumentType"))
+
+
+@pytest.mark.parametrize("doc_type", sorted(PURPOSE_OF))
+def test_an_uploaded_document_is_listed_and_counted_under_its_own_purpose(
+    kit: Kit, vendor_contract: OpenApiContract, doc_type: str
+) -> None:
+    ob = imported(kit)  # the imported passport covers identity; proof of address and source of wealth are missing
+    identity = PURPOSE_OF[doc_type] == "individual_identity"
+    extra = {"id_number": "X1234567", "valid_until": "2099-01-01"} if identity else {}
+    resp = ob.upload(type=doc_type, country="GB", **extra)
+    assert resp.status_code == 201, resp.text
+
+    docs = ob.validation()["primary_individual"]["documents"]
+    listed = next(d for d in docs["uploaded_documents"] if d["document_id"] == resp.json()["document_id"])
+    # The spec's UploadedDocument enum lacks most address and wealth types: those are listed as the enum's type of
+    # the same purpose, never as another purpose's.
+    assert PURPOSE_OF[listed["document_type"]] == PURPOSE_OF[doc_type]
+    if doc_type in vendor_enum(vendor_contract, "UploadedDocument", "properties", "document_type"):
+        assert listed["document_type"] == doc_type
+    missing = {d["purpose"] for d in docs["missing_documents"]}
+    assert missing == {"individual_proof_of_address", "individual_source_of_wealth"} - {PURPOSE_OF[doc_type]}
+    assert (ob.get("")["poa_status"] != "missing") is (PURPOSE_OF[doc_type] == "individual_proof_of_address")
+
+
+def test_proof_of_address_is_never_listed_as_source_of_wealth(kit: Kit) -> None:
+    ob = imported(kit)
+    assert ob.upload(type="utility_bill", country="GB").status_code == 201
+    docs = ob.validation()["primary_individual"]["documents"]
+    assert [d["document_type"] for d in docs["uploaded_documents"] if d["document_type"] != "passport"] == [
+        "bank_statement"
+    ]
+    assert [d["purpose"] for d in docs["missing_documents"]] == ["individual_source_of_wealth"]
+
+
+def test_missing_documents_accept_every_type_of_their_purpose(kit: Kit) -> None:
+    docs = imported(kit).validation()["primary_individual"]["documents"]["missing_documents"]
+    accepted = {d["purpose"]: d["accepted_types"] for d in docs}
+    assert accepted == {
+        "individual_proof_of_address": DOCUMENT_PURPOSES["individual_proof_of_address"],
+        "individual_source_of_wealth": DOCUMENT_PURPOSES["individual_source_of_wealth"],
+    }
 
 
 # ====================================================================== attestations

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import Kit
 from tests.sumsub.helpers import (
@@ -289,6 +290,75 @@ def test_add_id_doc_without_content_part_is_400(kit: Kit) -> None:
     assert_sumsub_error(resp, 400)
 
 
+# RFC 7578 makes a part's filename optional: sumsub-node-sdk sends `form.append("content", buffer)`, a part with no
+# filename (Content-Type application/octet-stream). Its bytes are the image, whatever they are.
+BINARY_IMAGE = b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x80 not utf-8 \r\n--sandbox\r\n\xc3\x28 \x00"
+
+
+def post_multipart(kit: Kit, applicant_id: str, body: bytes, ctype: str) -> requests.Response:
+    return kit.donor.request(
+        "POST", f"/resources/applicants/{applicant_id}/info/idDoc", data=body, headers={"Content-Type": ctype}
+    )
+
+
+@pytest.mark.parametrize("content_type", ["application/octet-stream", None])
+def test_add_id_doc_reads_a_content_part_without_filename_as_the_exact_bytes(
+    kit: Kit, content_type: str | None
+) -> None:
+    a = create_applicant(kit.donor)
+    body, ctype = _multipart_raw(json.dumps(PASSPORT_META).encode(), BINARY_IMAGE, None, content_type)
+
+    resp = post_multipart(kit, a["id"], body, ctype)
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == PASSPORT_META
+    image_id = int(resp.headers["X-Image-Id"])
+    assert kit.donor.required_id_docs_status(a["id"]).json()["IDENTITY"]["imageIds"] == [image_id]
+    # The same bytes again, now as a named file, are the same image: nothing was decoded or lost on the way.
+    again, ctype = _multipart_raw(json.dumps(PASSPORT_META).encode(), BINARY_IMAGE, "passport.png")
+    assert_sumsub_error(post_multipart(kit, a["id"], again, ctype), 409, 1000)
+
+
+def test_add_id_doc_reads_a_large_content_part_without_filename(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    image = png() + bytes(range(256)) * 4096  # 1 MiB: more than a form field may hold in memory by default
+    body, ctype = _multipart_raw(json.dumps(PASSPORT_META).encode(), image, None, "application/octet-stream")
+
+    resp = post_multipart(kit, a["id"], body, ctype)
+
+    assert resp.status_code == 200, resp.text
+    again, ctype = _multipart_raw(json.dumps(PASSPORT_META).encode(), image)
+    assert_sumsub_error(post_multipart(kit, a["id"], again, ctype), 409, 1000)
+
+
+def test_add_id_doc_with_an_empty_content_part_without_filename_is_400_1003(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    body, ctype = _multipart_raw(json.dumps(PASSPORT_META).encode(), b"", None, "application/octet-stream")
+    assert_sumsub_error(post_multipart(kit, a["id"], body, ctype), 400, 1003)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'--sandboxboundary7MA4YWxk\r\nContent-Disposition: form-data; name="content"\r\n\r\ncut short',
+        b"no boundary at all",
+        b"",
+    ],
+)
+def test_add_id_doc_with_a_malformed_multipart_body_is_400(kit: Kit, body: bytes) -> None:
+    a = create_applicant(kit.donor)
+    assert_sumsub_error(
+        post_multipart(kit, a["id"], body, "multipart/form-data; boundary=sandboxboundary7MA4YWxk"), 400
+    )
+    assert kit.donor.required_id_docs_status(a["id"]).json()["IDENTITY"] is None
+
+
+def test_add_id_doc_multipart_without_boundary_is_400(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    body, _ = _multipart(PASSPORT_META, png())
+    assert_sumsub_error(post_multipart(kit, a["id"], body, "multipart/form-data"), 400)
+
+
 def test_add_id_doc_as_json_instead_of_multipart_is_400(kit: Kit) -> None:
     a = create_applicant(kit.donor)
     resp = kit.donor.request("POST", f"/resources/applicants/{a['id']}/info/idDoc", json=PASSPORT_META)
@@ -326,6 +396,65 @@ def test_required_id_docs_status_has_one_key_per_level_step(kit: Kit) -> None:
         "PROOF_OF_RESIDENCE",
         "QUESTIONNAIRE",
     }
+
+
+# ---------------------------------------------------------------- request check (the SDKs' requestApplicantCheck)
+def request_check(kit: Kit, applicant_id: str, reason: str = "") -> requests.Response:
+    return kit.donor.request("POST", f"/resources/applicants/{applicant_id}/status/pending?reason={reason}")
+
+
+def test_request_check_moves_a_documented_applicant_to_pending_then_review_completes_it(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert upload(kit, a["id"], {"idDocType": "SELFIE", "country": "GBR"}).status_code == 200
+
+    resp = request_check(kit, a["id"], "docs-uploaded")
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"ok": 1}
+    st = kit.donor.review_status(a["id"]).json()
+    assert st["reviewStatus"] == "pending"
+    assert "reviewResult" not in st
+    assert kit.donor.test_completed(a["id"], "GREEN").status_code == 200
+    st = kit.donor.review_status(a["id"]).json()
+    assert (st["reviewStatus"], st["reviewResult"]) == ("completed", {"reviewAnswer": "GREEN"})
+
+
+def test_request_check_with_steps_missing_is_409_naming_them_and_changes_nothing(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+
+    body = assert_sumsub_error(request_check(kit, a["id"]), 409)
+
+    assert body["description"] == (
+        "Not all required documents or data are submitted. Make sure to complete [SELFIE] verification steps "
+        "beforehand."
+    )
+    assert kit.donor.review_status(a["id"]).json()["reviewStatus"] == "init"
+
+
+def test_request_check_while_pending_is_409(kit: Kit) -> None:
+    a = create_applicant(kit.donor, level="id-only")
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert request_check(kit, a["id"]).status_code == 200
+    assert_sumsub_error(request_check(kit, a["id"]), 409)
+    assert kit.donor.review_status(a["id"]).json()["reviewStatus"] == "pending"
+
+
+def test_request_check_of_a_resubmission_after_a_retry_reject_starts_a_new_check(kit: Kit) -> None:
+    a = create_applicant(kit.donor, level="id-only")
+    assert upload(kit, a["id"], PASSPORT_META).status_code == 200
+    assert kit.donor.test_completed(a["id"], "RED", ["UNSATISFACTORY_PHOTOS"], reviewRejectType="RETRY").ok
+    assert upload(kit, a["id"], PASSPORT_META, png("retake")).status_code == 200
+    assert request_check(kit, a["id"]).status_code == 200
+    st = kit.donor.review_status(a["id"]).json()
+    assert st["reviewStatus"] == "pending" and "reviewResult" not in st
+
+
+def test_request_check_for_unknown_or_foreign_applicant_is_404(kit: Kit) -> None:
+    assert_sumsub_error(request_check(kit, "f" * 24), 404)
+    theirs = create_applicant(kit.donor2, level="id-only")
+    assert_sumsub_error(request_check(kit, theirs["id"]), 404)
 
 
 # ---------------------------------------------------------------- sandbox review
@@ -454,7 +583,10 @@ def _multipart(meta: dict[str, Any], content: bytes) -> tuple[bytes, str]:
     return _multipart_raw(json.dumps(meta).encode(), content)
 
 
-def _multipart_raw(meta: bytes, content: bytes | None) -> tuple[bytes, str]:
+def _multipart_raw(
+    meta: bytes, content: bytes | None, filename: str | None = "doc.png", content_type: str | None = "image/png"
+) -> tuple[bytes, str]:
+    """A multipart body; `filename` / `content_type` None leave that header parameter / header out of `content`."""
     boundary = "sandboxboundary7MA4YWxk"
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'.encode()
@@ -463,9 +595,11 @@ def _multipart_raw(meta: bytes, content: bytes | None) -> tuple[bytes, str]:
         + b"\r\n"
     ]
     if content is not None:
+        disposition = 'form-data; name="content"' + (f'; filename="{filename}"' if filename is not None else "")
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="doc.png"\r\n'.encode()
-            + b"Content-Type: image/png\r\n\r\n"
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+            + (f"Content-Type: {content_type}\r\n" if content_type is not None else "").encode()
+            + b"\r\n"
             + content
             + b"\r\n"
         )

@@ -237,6 +237,28 @@ def test_multipart_upload_with_tampered_file_bytes_is_rejected(kit: Kit) -> None
     assert status["IDENTITY"] is None  # nothing uploaded
 
 
+def test_multipart_upload_without_filename_is_signed_over_the_raw_body(kit: Kit) -> None:
+    a = create_applicant(kit.donor)
+    boundary = "nodeFormDataBoundary0123"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{json.dumps(PASSPORT_META)}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="content"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + png("signed")
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    target = f"/resources/applicants/{a['id']}/info/idDoc"
+    headers = {**sign(kit.donor, "POST", target, body), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    tampered = body.replace(b"PASSPORT", b"PASSPORt")
+    assert_sumsub_error(raw_request(kit.http, kit.base_url, "POST", target, body=tampered, headers=headers), 401, 4003)
+    resp = raw_request(kit.http, kit.base_url, "POST", target, body=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["X-Image-Id"].isdigit()
+
+
 def test_path_with_encoded_characters_is_signed_as_sent(kit: Kit) -> None:
     ext = f"user @{ext_id()}+x"
     a = create_applicant(kit.donor, external_user_id=ext)

@@ -759,6 +759,19 @@ def test_a_red_review_is_reported_with_its_labels(kit: Kit, rx: WebhookReceiver)
     assert reviewed["reviewResult"]["rejectLabels"] == ["FORGERY"]
 
 
+def test_requesting_a_check_sends_applicant_pending(kit: Kit, rx: WebhookReceiver) -> None:
+    configure_sumsub(kit, {"client_id": DONOR_ID, "url": rx.url})
+    applicant_id = donor_applicant(kit, "wh-pending")
+    selfie = kit.donor.add_id_doc(applicant_id, {"idDocType": "SELFIE", "country": "GBR"}, fake_image("wh-selfie"))
+    assert selfie.status_code == 200, selfie.text
+    assert kit.donor.request("POST", f"/resources/applicants/{applicant_id}/status/pending").status_code == 200
+    dispatch(kit)
+    pending = next(r for r in rx.wait_for(2) if r.json()["type"] == "applicantPending").json()
+    assert pending["applicantId"] == applicant_id
+    assert pending["reviewStatus"] == "pending"
+    assert "reviewResult" not in pending
+
+
 def test_a_chosen_sumsub_secret_is_used_and_kept(kit: Kit, rx: WebhookReceiver) -> None:
     conf = configure_sumsub(kit, {"client_id": DONOR_ID, "url": rx.url, "secret": "whsec-test-123"})
     assert conf.json()["secret"] == "whsec-test-123"

@@ -240,6 +240,34 @@ def test_get_application_with_application_token(dakota_pact: Pact) -> None:
     assert resp.json()["entities"]["primary_individual"]["sumsub_verification"]["sumsub_review_status"] == "approved"
 
 
+def test_get_application_without_include_carries_its_entities(dakota_pact: Pact) -> None:
+    (
+        dakota_pact.upon_receiving("a request for an imported application with no include (as Dakota's TS SDK sends)")
+        .given(states.APPLICATION_PENDING, {"profile": "gb-passport"})
+        .with_request("GET", from_state("/applications/${applicationId}", f"/applications/{KSUID}"))
+        .with_header("X-Application-Token", from_state("${applicationToken}", APPLICATION_TOKEN))
+        .will_respond_with(200)
+        .with_body(
+            {
+                "application_id": ksuid(),
+                "application_status": "pending",
+                "entities": {
+                    "primary_individual": {
+                        "id": ksuid(),
+                        "first_name": match.like("Olivia"),
+                        "last_name": match.like("Bennett"),
+                        "sumsub_verification": {"provider_applicant_id": hex24()},
+                    }
+                },
+            },
+            JSON,
+        )
+    )
+    with dakota_pact.serve() as srv:
+        resp = DakotaApi(str(srv.url), ADMIN_KEY).get_application(KSUID, APPLICATION_TOKEN)
+    assert resp.json()["entities"]["primary_individual"]["first_name"] == "Olivia"
+
+
 def test_submit_imported_application_not_ready(dakota_pact: Pact) -> None:
     (
         dakota_pact.upon_receiving("a submission of an imported application before Step 3")

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.served
 # The interactions the consumer tests record; a missing pact file or a lost interaction fails here.
 EXPECTED = {
     f"{SUMSUB_CONSUMER}-sumsub.json": 9,
-    f"{DAKOTA_CONSUMER}-dakota.json": 9,
+    f"{DAKOTA_CONSUMER}-dakota.json": 10,
     f"{WEBHOOKS}-dakota.json": 2,
     f"{WEBHOOKS}-sumsub.json": 2,
 }
@@ -111,11 +111,11 @@ def test_broken_response_fails_verification_with_a_readable_report() -> None:
     with LocalSandbox(middleware=broken) as sandbox:
         report = verify_pacts([load_pact(pact_file(f"{DAKOTA_CONSUMER}-dakota.json"))], sandbox.base_url)
     assert not report.passed
-    assert report.counts == (8, 1)
+    assert report.counts == (9, 1)
     text = report.render()
     assert "FAIL  a bulk import of a valid share token  [given: a share token exists for Dakota]" in text
     assert "$.results[0] -> Actual map is missing the following keys: customer_id" in text
-    assert "FAILED: 9 interactions checked, 8 ok, 1 failing" in text
+    assert "FAILED: 10 interactions checked, 9 ok, 1 failing" in text
 
 
 def test_unsigned_sumsub_requests_fail_verification() -> None:
