@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from simulator.harness.clients import harness_session
+from simulator.harness.clients import ControlApi, harness_session
 from simulator.sumsub.profiles import fake_image
 from tests.conftest import ADMIN_KEY, CLIENTS, DONOR_ID, Kit, ServedSandbox
 
@@ -243,3 +244,43 @@ def test_webhook_targets_changed_in_one_worker_route_events_in_every_worker(serv
     assert deleted.status_code in (200, 204), deleted.text
     import_through(setter)
     assert queued() == 1  # and the first worker stopped routing to it at once
+
+
+def test_a_chunked_body_over_the_limit_is_413_over_real_http(served_sandbox: ServedSandbox, served: Kit) -> None:
+    """The audit: chunked framing bypassed the size limit on the real server (the body was cut and accepted)."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from tests.conftest import ADMIN_KEY
+
+    parts = urlsplit(served_sandbox.base_url)
+    start = json.dumps({"name": "Chunky Customer", "customer_type": "individual"}).encode()
+    spaces = b" " * (1 << 20)
+
+    def chunks() -> Any:
+        yield start
+        for _ in range(20):  # 20 MiB of spaces after valid JSON; the limit is 16 MiB
+            yield spaces
+
+    headers = {"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4()), "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    status: int | None = None
+    try:
+        conn.request("POST", "/customers", body=chunks(), headers=headers, encode_chunked=True)
+        status = conn.getresponse().status
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # the server answered and closed before reading the rest: what it answered is in the journal
+    finally:
+        conn.close()
+    assert status in (413, None)
+    control = ControlApi(served_sandbox.base_url)
+    deadline = time.monotonic() + 5
+    while True:  # each worker writes its journal every half second
+        entries = control.journal(limit=50).json()["entries"]
+        if any(e["path"] == "/customers" and e["method"] == "POST" for e in entries) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert [e["status"] for e in entries if e["path"] == "/customers" and e["method"] == "POST"] == [413]
+    listed = requests.get(f"{served_sandbox.base_url}/customers", headers={"x-api-key": ADMIN_KEY}, timeout=10)
+    assert all(c["name"] != "Chunky Customer" for c in listed.json()["data"])
