@@ -22,7 +22,7 @@ from simulator.dakota.applications import Applications
 from simulator.dakota.importer import BulkImporter
 from simulator.dakota.onboarding import Onboarding
 from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
-from simulator.http import BODY_TOO_LARGE, EXTENSION, BodyLimit, sandbox
+from simulator.http import BODY_TOO_LARGE, DROP_CONNECTION, EXTENSION, BodyLimit, DropConnection, sandbox
 from simulator.settings import Settings
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.service import SumsubService
@@ -139,17 +139,18 @@ def api_of(path: str) -> str:
     return "dakota"
 
 
-def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Flask:
-    """Build the sandbox app: both fakes, the control plane, error envelopes, the journal."""
+def create_app(settings: Settings | None = None, *, prepare: bool = True, worker_salt: int | None = None) -> Flask:
+    """Build the sandbox app: both fakes, the control plane, error envelopes, the journal. `worker_salt`: a served
+    worker's own id salt (see `simulator.server`)."""
     settings = settings or Settings.from_env()
-    rt = Runtime.build(settings)
+    rt = Runtime.build(settings, worker_salt=worker_salt)
     sb = Sandbox.build(rt)
     if prepare:
         sb.prepare()
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_request_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = BodyLimit(DropConnection(app.wsgi_app), settings.max_request_bytes)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = sb
 
@@ -328,17 +329,11 @@ def _too_many_requests(api: str, headers: dict[str, str]) -> Response:
 
 
 def _reset_connection() -> Response:
-    """Drop the TCP connection without an answer (gunicorn); in-process, the WSGI transport raises instead."""
-    import socket
-
-    sock = request.environ.get("gunicorn.socket")
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    """Cut the connection before the response is complete (see `http.DropConnection`); the response below is what
+    the journal records, and what the in-process transport sees before it raises."""
+    request.environ[DROP_CONNECTION] = True
     resp = Response(status=502)
+    resp.headers["Content-Length"] = "1"  # a body is due, and never comes
     resp.headers["X-Sandbox-Fault"] = "connection-reset"
     return resp
 

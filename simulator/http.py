@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 EXTENSION = "kyc_sandbox"
 BODY_TOO_LARGE = "kyc_sandbox.body_too_large"  # set by BodyLimit; the app answers 413 in the API's envelope
+DROP_CONNECTION = "kyc_sandbox.drop_connection"  # set by a `reset` fault; DropConnection answers nothing
 _PARSED = "kyc_sandbox.json"  # the decoded body, kept in the WSGI environ for the rest of the request
 
 
@@ -104,6 +105,33 @@ class BodyLimit:
             environ["wsgi.input"] = io.BytesIO(data)
             environ["CONTENT_LENGTH"] = str(len(data))
         return self.app(environ, start_response)
+
+
+class DropConnection:
+    """WSGI middleware: the connection of a request marked DROP_CONNECTION (a `reset` fault) is cut before its
+    response is complete.
+
+    The response declares a body (`Content-Length: 1`) whose iterable raises before any byte of it is written: the
+    server closes the connection, and the client sees it end mid-response (or, when the server had not yet sent the
+    status line, without one). That is as close to a reset as WSGI lets an application get. In-process, the
+    harness's transport turns the same exception into the error a client would get."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = self.app(environ, start_response)
+        if not environ.get(DROP_CONNECTION):
+            return body
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        return _cut()
+
+
+def _cut() -> Iterable[bytes]:
+    raise ConnectionAbortedError("connection cut (a reset fault injected by the sandbox)")
+    yield b""  # a generator: it raises when the server starts writing the body
 
 
 def _read_at_most(stream: Any, n: int) -> bytes:

@@ -1,96 +1,58 @@
-"""Serving the sandbox on gunicorn (a production WSGI server), one or more worker processes."""
+"""Serving the sandbox on granian (its WSGI interface), one or more worker processes.
+
+The CLI prepares the store once (schema, seed) before any worker starts. Workers are granian's processes; each
+builds its own app with `worker_app` (granian's `factory` target), from the settings this process exported as
+SANDBOX_* environment variables, with its own id salt (seeded id streams never collide across workers) and its own
+webhook dispatcher thread (started with the app). Everything imported before the workers start (modules, compiled
+contracts) is frozen out of the cyclic collector with `gc.freeze`, so forked workers share those pages and never
+walk them. granian drains in-flight requests on SIGTERM, and respawns a worker that died (e.g. SIGKILL).
+"""
 
 from __future__ import annotations
 
 import gc
 import os
-import select
-from typing import Any
-
-from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from typing import TYPE_CHECKING
 
 from simulator.settings import Settings
 
-SALT_ENV = "SANDBOX_WORKER_SALT"
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Each worker serves requests on a pool of blocking threads: requests wait on the store (SQLite's one writer, the
+# PostgreSQL round trips), not on the CPU, so a few threads per worker keep both cores busy.
+THREADS_PER_WORKER = 8
 
 
-# How long a thread that just answered waits for the same connection's next request before handing the connection
-# back: a client's turnaround between two requests of a flow is well under a millisecond, even on a busy machine.
-KEEP_SERVING_S = 0.005
+def worker_app() -> Flask:
+    """One worker's app: the settings the server exported, an id salt of its own (its pid)."""
+    from simulator.app import create_app
 
-
-class KeepServingThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker, except that a thread that answered a keep-alive request keeps the connection while
-    the client's next request follows at once (within `KEEP_SERVING_S`) and no other connection waits for a thread.
-
-    gthread hands every request across three threads: the poller sees the socket readable and queues it, a pool
-    thread serves it and queues the connection back, the poller wakes again to watch the socket. A client that
-    sends its requests one after another (every flow of a test suite) paid those wake-ups on each request. A
-    connection that goes quiet, or any connection while others wait for a thread, goes back to the poller as
-    before; a request that arrives while every thread waits on its own connection waits `KEEP_SERVING_S` at most.
-    """
-
-    def handle(self, conn: Any) -> Any:
-        while True:
-            kept = super().handle(conn)
-            if kept is not True or not self.alive:
-                return kept
-            if conn.parser.unreader.buf.getvalue():
-                continue  # the next request's bytes were already read with the last body
-            if self.tpool._work_queue.qsize() or not _readable(conn.sock, KEEP_SERVING_S):
-                return kept  # back to the poller: others wait for a thread, or the client went quiet
-
-
-def _readable(sock: Any, timeout: float) -> bool:
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(timeout * 1000))
-
-
-class SandboxServer(BaseApplication):  # type: ignore[misc]
-    """Gunicorn application: the master prepares the store, each worker builds its own app after fork."""
-
-    def __init__(self, settings: Settings, *, threads: int = 8, quiet: bool = False) -> None:
-        self.settings = settings
-        self.threads = threads
-        self.quiet = quiet
-        super().__init__()
-
-    def load_config(self) -> None:
-        cfg = {
-            "bind": f"{self.settings.host}:{self.settings.port}",
-            "workers": self.settings.workers,
-            "worker_class": KeepServingThreadWorker,
-            "threads": self.threads,
-            "timeout": 120,
-            "graceful_timeout": 5,
-            "keepalive": 5,
-            "accesslog": None if self.quiet else "-",
-            "errorlog": "-",
-            "loglevel": "warning" if self.quiet else "info",
-            "post_fork": _post_fork,
-        }
-        for key, value in cfg.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from simulator.app import create_app
-
-        app = create_app(self.settings, prepare=False)
-        # The app lives as long as the worker: out of the cyclic collector's generations with the rest (see serve).
-        gc.freeze()
-        return app
-
-
-def _post_fork(_server: Any, worker: Any) -> None:
-    # Seeded id streams must differ per worker, or two workers would mint the same ids.
-    os.environ[SALT_ENV] = str(worker.age)
+    app = create_app(Settings.from_env(), prepare=False, worker_salt=os.getpid())
+    gc.freeze()  # the app lives as long as the worker: out of the collector's generations with the rest
+    return app
 
 
 def serve(settings: Settings, *, quiet: bool = False) -> None:
-    # Everything the master built (modules, compiled contracts, table metadata) lives as long as the workers it
-    # forks: frozen, no worker's full collection walks it again (and the pages it sits on stay shared). No
-    # collection first: it took 40 to 80 ms of every cold start to find a few dozen unreachable objects.
+    """Serve until SIGTERM / SIGINT (the store must be prepared already)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    os.environ.update(settings.to_env())  # what every worker's `worker_app` reads
+    # No collection first: the few unreachable objects are not worth 40 to 80 ms of every cold start.
     gc.freeze()
-    SandboxServer(settings, quiet=quiet).run()
+    Granian(
+        "simulator.server:worker_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=settings.workers,
+        blocking_threads=THREADS_PER_WORKER,
+        factory=True,
+        log_level=LogLevels.warning if quiet else LogLevels.info,
+        log_access=not quiet,
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        workers_kill_timeout=10,
+    ).serve()

@@ -53,6 +53,15 @@ class Settings:
         """A copy with the non-None overrides applied."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as the SANDBOX_* variables `from_env` reads back (for worker processes)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "extra" and value is not None:
+                out[f"SANDBOX_{f.name.upper()}"] = str(value)
+        return out
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Read SANDBOX_<FIELD> variables (e.g. SANDBOX_DATABASE_URL, SANDBOX_SEED), then apply overrides."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from simulator.core.clock import Clock
@@ -19,11 +18,10 @@ class Runtime:
     ids: Ids
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, worker_salt: int | None = None) -> Runtime:
+        """`worker_salt`: set by the server in each worker process, so seeded id streams never collide."""
         store = Store(settings.database_url)
         ids = Ids(settings.seed)
-        # Set by the server in each forked worker so seeded id streams never collide across workers.
-        salt = os.environ.get("SANDBOX_WORKER_SALT", "")
-        if salt.isdigit():
-            ids.reseed(settings.seed, int(salt))
+        if worker_salt is not None:
+            ids.reseed(settings.seed, worker_salt)
         return cls(settings=settings, store=store, clock=Clock(store), ids=ids)

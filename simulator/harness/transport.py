@@ -120,6 +120,8 @@ def call_wsgi(
     chunks = app(environ, start_response)
     try:
         content = b"".join(chunks)
+    except ConnectionAbortedError:
+        content = b""  # the sandbox dropped the connection (a `reset` fault): its marker header says so
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
