@@ -11,22 +11,23 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from simulator import __version__
+from simulator import __version__, seed
 from simulator.control.access import Access
 from simulator.control.faults import Faults
-from simulator.core import journal, seed
+from simulator.core import journal
 from simulator.core.context import RequestInfo, current_request
 from simulator.core.errors import ControlError, SandboxError
 from simulator.core.runtime import Runtime
-from simulator.dakota.applications import Applications
-from simulator.dakota.importer import BulkImporter
-from simulator.dakota.onboarding import Onboarding
-from simulator.dakota.problems import ApplicationNotReady, DakotaProblem
+from simulator.dakota import events as dakota_events
+from simulator.dakota.backend import Dakota
+from simulator.dakota.errors import ApplicationNotReady, DakotaProblem
 from simulator.http import BODY_TOO_LARGE, DROP_CONNECTION, EXTENSION, BodyLimit, DropConnection, sandbox
 from simulator.settings import Settings
+from simulator.sumsub import notify as sumsub_notify
+from simulator.sumsub.backend import Sumsub
 from simulator.sumsub.errors import SumsubError
-from simulator.sumsub.service import SumsubService
-from simulator.webhooks.service import KEY_STATE, Dispatcher, Webhooks
+from simulator.webhooks.delivery import Deliverer, Dispatcher
+from simulator.webhooks.outbox import Outbox
 
 log = logging.getLogger("simulator")
 JOURNAL_FLUSH_SECONDS = 0.5  # the dispatcher's poll interval: how stale another worker's journal rows can be
@@ -37,32 +38,34 @@ class Sandbox:
     """Everything one sandbox instance holds (the composition root); lives in `app.extensions['kyc_sandbox']`."""
 
     rt: Runtime
-    webhooks: Webhooks
-    sumsub: SumsubService
-    applications: Applications
-    importer: BulkImporter
-    onboarding: Onboarding
-    dispatcher: Dispatcher
+    outbox: Outbox
+    deliverer: Deliverer
+    sumsub: Sumsub
+    dakota: Dakota
     faults: Faults
     journal: journal.JournalBuffer
+    dispatcher: Dispatcher
 
     @classmethod
     def build(cls, rt: Runtime) -> Sandbox:
-        webhooks = Webhooks(rt)
-        sumsub = SumsubService(rt, webhooks)
-        apps = Applications(rt)
-        onboarding = Onboarding(rt, apps, webhooks, sumsub)
+        import simulator.models  # noqa: F401  (every table on the metadata: schema, reset)
+
+        outbox = Outbox(rt, {})
+        sumsub = Sumsub.build(rt, outbox)
         faults = Faults(rt)
+        dakota = Dakota.build(rt, sumsub, outbox, faults)
+        outbox.channels.update(
+            {sumsub_notify.KIND: sumsub.notifier.channel(), dakota_events.KIND: dakota.events.channel()}
+        )
         sb = cls(
             rt=rt,
-            webhooks=webhooks,
+            outbox=outbox,
+            deliverer=Deliverer(outbox),
             sumsub=sumsub,
-            applications=apps,
-            importer=BulkImporter(rt, sumsub, apps, webhooks, faults),
-            onboarding=onboarding,
-            dispatcher=Dispatcher(lambda _kicked: None),
+            dakota=dakota,
             faults=faults,
             journal=journal.JournalBuffer(rt.settings.journal_size),
+            dispatcher=Dispatcher(lambda _kicked: None),
         )
         sb.dispatcher = Dispatcher(lambda kicked: sb.tick(kicked=kicked))
         return sb
@@ -70,9 +73,9 @@ class Sandbox:
     def prepare(self) -> None:
         """Create the schema and seed an empty store."""
         self.rt.store.create_schema()
-        with self.rt.store.write() as session:
-            seed.ensure_seeded(session)
-            self.webhooks.ensure_key(session)
+        with self.rt.store.write() as tx:
+            seed.ensure_seeded(tx)
+            self.dakota.events.ensure_key(tx)
 
     def reset(self) -> None:
         """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time.
@@ -81,14 +84,14 @@ class Sandbox:
         """
         self.rt.ids.reseed(self.rt.settings.seed)
         self.journal.clear()
-        with self.rt.store.write() as session:
-            key = self.rt.store.get_state(session, KEY_STATE)
-            seed.wipe(session)
-            seed.seed(session)
-            self.rt.clock.reset(session)
+        with self.rt.store.write() as tx:
+            key = self.rt.store.get_state(tx, dakota_events.KEY_STATE)
+            seed.wipe(tx)
+            seed.seed(tx)
+            self.rt.clock.reset(tx)
             if key is not None:
-                self.rt.store.put_state(session, KEY_STATE, key)
-            self.webhooks.ensure_key(session)
+                self.rt.store.put_state(tx, dakota_events.KEY_STATE, key)
+            self.dakota.events.ensure_key(tx)
 
     def flush_journal(self) -> None:
         """Write this process's pending journal entries: in one batch, or, should the batch fail, one by one, so
@@ -98,15 +101,15 @@ class Sandbox:
             return
         size = self.rt.settings.journal_size
         try:
-            with self.rt.store.write() as session:
-                journal.write_many(session, size, rows)
+            with self.rt.store.write() as tx:
+                journal.write_many(tx, size, rows)
             return
         except SQLAlchemyError:
             log.warning("journal batch refused; writing its %d entries one by one", len(rows), exc_info=True)
         for row in rows:
             try:
-                with self.rt.store.write() as session:
-                    journal.write_many(session, size, [row])
+                with self.rt.store.write() as tx:
+                    journal.write_many(tx, size, [row])
             except SQLAlchemyError:
                 log.warning("journal entry dropped: %r", row, exc_info=True)
 
@@ -118,8 +121,8 @@ class Sandbox:
         """
         if not kicked or time.monotonic() - self.journal.flushed_at >= JOURNAL_FLUSH_SECONDS:
             self.flush_journal()
-        fired = self.onboarding.settle_due()
-        fired.extend(a.to_dict() for a in self.webhooks.dispatch_due())
+        fired = self.dakota.onboarding.settle_due()
+        fired.extend(a.to_dict() for a in self.deliverer.dispatch_due())
         if not kicked:
             self.rt.store.checkpoint()  # off the request path (see WAL_AUTOCHECKPOINT_PAGES)
         return fired
@@ -242,10 +245,10 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
         if attrs.get("fault_rule"):
             response.headers["X-Sandbox-Fault"] = ctx.fault_rule  # marks a response the sandbox made up
         method = req.method
-        if background and sb.webhooks.work_queued.is_set():
+        if background and sb.outbox.work_queued.is_set():
             # What the request queued goes out now, not at the next poll; after the response is sent, so the
             # dispatcher's thread does not compete with it for the interpreter.
-            sb.webhooks.work_queued.clear()
+            sb.outbox.work_queued.clear()
             response.call_on_close(sb.dispatcher.kick)
         path = req.path
         if journal_on and not path.startswith("/_sandbox/journal"):

@@ -81,8 +81,8 @@ def serve(
     rt = Runtime.build(settings)
     sb = Sandbox.build(rt)
     sb.prepare()
-    with rt.store.read() as session:
-        creds = credentials(session, rt)
+    with rt.store.read() as tx:
+        creds = credentials(tx, rt, sb.sumsub)
     rt.store.dispose()
     print_banner(settings, creds, token_generated=generated)
     # Compiled once here, inherited by every forked worker: each would otherwise import jsonschema and compile the

@@ -20,11 +20,11 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 
 from simulator.app import create_app
-from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.harness.clients import ControlApi, DakotaApi, SumsubApi, harness_session
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.transport import in_process_session
+from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from simulator.apispec.loader import APIS, load_contract
 from simulator.apispec.validation import Contract, FieldError, Operation, validate
 from simulator.core.errors import ControlError, SandboxError
 from simulator.dakota import auth
-from simulator.dakota.problems import DakotaProblem
+from simulator.dakota.errors import DakotaProblem
 from simulator.http import remember_json
 from simulator.sumsub.errors import SumsubError
 
@@ -83,13 +83,13 @@ def _dakota_credentials_first(op: Operation, path_args: dict[str, str]) -> None:
     from simulator.http import sandbox
 
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        if "ApplicationTokenAuth" in op.security and "ApiKeyAuth" not in op.security:
-            sb.applications.application_by_token(
-                session, path_args.get("application_id", ""), request.headers.get("X-Application-Token")
+    if "ApplicationTokenAuth" in op.security and "ApiKeyAuth" not in op.security:
+        with sb.rt.store.read() as tx:
+            sb.dakota.applications.application_by_token(
+                tx, path_args.get("application_id", ""), request.headers.get("X-Application-Token")
             )
-            return
-        key = auth.authenticate(session, request.headers.get("x-api-key"))
+        return
+    key = auth.authenticate(sb.rt.store, request.headers.get("x-api-key"))
     if op.permission:
         auth.require(key, op.permission["name"], op.permission["detail"])
     if op.roles and key.role not in op.roles.get("roles", []):

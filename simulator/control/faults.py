@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, String, delete
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import Base, locked_get
+from simulator.core.store import Base
+from simulator.core.tx import Tx
 
 FAULTS_STATE = "faults"
 LIMITS_STATE = "rate_limits"
@@ -153,17 +154,17 @@ class Faults:
         # Checked on every API request. Cached per process until the store's change signal moves (see
         # `Store.cached_state`): a rule set by a scenario step applies to the very next request, whichever worker
         # serves it, or seeded fault runs would not reproduce.
-        def load(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-            st = self.rt.store.cached_state(session, FAULTS_STATE, LIMITS_STATE)
+        def load(tx: Tx) -> tuple[dict[str, Any], dict[str, Any]]:
+            st = self.rt.store.cached_state(tx, FAULTS_STATE, LIMITS_STATE)
             return _config(st[FAULTS_STATE]), _limits(st[LIMITS_STATE])
 
         return self.rt.store.cached(None, "faults:settings", load)  # parsed once per change, not per request
 
     # ------------------------------------------------------------------ configuration
-    def config(self, session: Session) -> dict[str, Any]:
-        return _config(self.rt.store.get_state(session, FAULTS_STATE))
+    def config(self, tx: Tx) -> dict[str, Any]:
+        return _config(self.rt.store.get_state(tx, FAULTS_STATE))
 
-    def configure(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    def configure(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
         rules_raw = body.get("rules", [])
         if not isinstance(rules_raw, list) or len(rules_raw) > 50:
             raise ControlError("rules must be a list of at most 50 rules", field="rules")
@@ -173,15 +174,15 @@ class Faults:
         seed = body.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ControlError("seed must be an integer", field="seed")
-        self.rt.store.put_state(session, FAULTS_STATE, {"seed": seed, "rules": rules})
-        session.execute(delete(FaultCounter).where(FaultCounter.key.like("fault:%")))
-        return self.config(session)
+        self.rt.store.put_state(tx, FAULTS_STATE, {"seed": seed, "rules": rules})
+        tx.execute(delete(FaultCounter).where(FaultCounter.key.like("fault:%")))
+        return self.config(tx)
 
-    def limits(self, session: Session) -> dict[str, Any]:
-        return _limits(self.rt.store.get_state(session, LIMITS_STATE))
+    def limits(self, tx: Tx) -> dict[str, Any]:
+        return _limits(self.rt.store.get_state(tx, LIMITS_STATE))
 
-    def configure_limits(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
-        current = self.limits(session)
+    def configure_limits(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.limits(tx)
         for api, conf in body.items():
             if api not in DEFAULT_LIMITS or not isinstance(conf, dict):
                 raise ControlError('configure sumsub and/or dakota: {"enabled", "get", "post"}', field=api)
@@ -195,18 +196,18 @@ class Faults:
                 else:
                     raise ControlError(f"unknown rate-limit field {api}.{k}", field=f"{api}.{k}")
                 current[api][k] = v
-        self.rt.store.put_state(session, LIMITS_STATE, current)
-        session.execute(delete(FaultCounter).where(FaultCounter.key.like("rate:%")))
+        self.rt.store.put_state(tx, LIMITS_STATE, current)
+        tx.execute(delete(FaultCounter).where(FaultCounter.key.like("rate:%")))
         return current
 
     # ------------------------------------------------------------------ applying
-    def _bump(self, session: Session, key: str) -> int:
-        row = locked_get(session, FaultCounter, key)
+    def _bump(self, tx: Tx, key: str) -> int:
+        row = tx.get(FaultCounter, key, for_update=True)
         if row is None:
             row = FaultCounter(key=key, count=0)
-            session.add(row)
+            tx.add(row)
         row.count += 1
-        session.flush()
+        tx.flush()
         return row.count
 
     def check(
@@ -232,9 +233,9 @@ class Faults:
         rules = [r for r in conf["rules"] if _matches(r, api, method, path)]
         if not rules:
             return None
-        with self.rt.store.write() as session:
+        with self.rt.store.write() as tx:
             for rule in rules:
-                n = self._bump(session, f"fault:{rule['id']}")
+                n = self._bump(tx, f"fault:{rule['id']}")
                 if rule["times"] is not None and n > rule["times"]:
                     continue
                 rng = random.Random(f"{conf['seed']}:{rule['id']}:{n}")
@@ -253,10 +254,10 @@ class Faults:
         kind = "get" if method == "GET" else "post"
         limit = int(conf[kind])
         window = int(conf["window_seconds"])
-        with self.rt.store.write() as session:
-            now = self.rt.clock.now(session)
+        with self.rt.store.write() as tx:
+            now = self.rt.clock.now(tx)
             start = int(now // window) * window
-            count = self._bump(session, f"rate:{api}:{kind}:{caller[:120]}:{start}")
+            count = self._bump(tx, f"rate:{api}:{kind}:{caller[:120]}:{start}")
         reset_at = start + window
         headers = {
             "X-RateLimit-Limit": str(limit),

@@ -18,16 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from simulator.app import Sandbox
 from simulator.control import service
 from simulator.core.clock import iso
 from simulator.core.errors import ControlError
-from simulator.dakota.models import ApiKey, Application, Customer
+from simulator.core.tx import Tx
+from simulator.dakota import queries as dakota_queries
 from simulator.http import ok, parse_json_or, sandbox
-from simulator.sumsub.models import Applicant, SumsubClient
 
 bp = Blueprint("pact_states", __name__, url_prefix="/_sandbox/pact")
 
@@ -113,16 +111,15 @@ def _str_param(params: dict[str, Any], name: str, default: str | None = None) ->
     return value
 
 
-def _donor(sb: Sandbox, session: Session, params: dict[str, Any], default_profile: str) -> dict[str, Any]:
+def _donor(sb: Sandbox, tx: Tx, params: dict[str, Any], default_profile: str) -> dict[str, Any]:
     body: dict[str, Any] = {"profile": _str_param(params, "profile", default_profile)}
     body["client_id"] = _str_param(params, "clientId", DONOR_CLIENT)
     ext = _str_param(params, "externalUserId")
     if ext is not None:
         body["external_user_id"] = ext
-    made = service.create_donor(session, sb.rt, sb.sumsub, body)
-    applicant = session.get(Applicant, made["applicant_id"])
-    client = session.get(SumsubClient, made["client_id"])
-    assert applicant is not None and client is not None
+    made = service.create_donor(tx, sb.rt, sb.sumsub, body)
+    client = service.donor_client(tx, made["client_id"], sb.sumsub)
+    applicant = sb.sumsub.applicants.get(tx, client, made["applicant_id"])
     return {
         "applicantId": applicant.id,
         "externalUserId": applicant.external_user_id,
@@ -139,10 +136,10 @@ def _token(
     ttl = params.get("ttlInSecs")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
         raise ControlError("provider state param 'ttlInSecs' must be a positive integer", field="ttlInSecs")
-    with sb.rt.store.write() as session:
-        out = _donor(sb, session, params, profile)
+    with sb.rt.store.write() as tx:
+        out = _donor(sb, tx, params, profile)
         minted = service.mint(
-            session,
+            tx,
             sb.rt,
             sb.sumsub,
             {
@@ -161,39 +158,36 @@ def _token(
     }
 
 
-def _admin_key(sb: Sandbox) -> ApiKey:
-    with sb.rt.store.read() as session:
-        for key in session.scalars(select(ApiKey).order_by(ApiKey.key)):
+def _admin_key(sb: Sandbox) -> dakota_queries.KeyRow:
+    with sb.rt.store.read() as tx:
+        for key in sorted(dakota_queries.api_keys(tx), key=lambda k: k.key):
             if key.role == "admin" and "manage_compliance_applications" in key.permissions:
-                session.expunge(key)
                 return key
     raise ControlError("no seeded Dakota admin key", status=500)
 
 
 def _key_of_role(sb: Sandbox, role: str) -> str:
-    with sb.rt.store.read() as session:
-        creds = service.credentials(session, sb.rt)
-    for key in creds["dakota"]["api_keys"]:
-        if key["role"] == role:
-            return str(key["key"])
+    with sb.rt.store.read() as tx:
+        for key in dakota_queries.api_keys(tx):
+            if key.role == role:
+                return key.key
     raise ControlError(f"no seeded Dakota {role} key", status=500)
 
 
 def _import(sb: Sandbox, token: str) -> dict[str, Any]:
     """Redeem through Dakota's bulk import, as `POST /customers/bulk-import-sumsub-tokens` would."""
     key = _admin_key(sb)
-    row = sb.importer.import_one(key, token)
+    row = sb.dakota.importer.import_one(key, token)
     if not row.get("success"):
         raise ControlError(f"the import of the state's token failed: {row.get('error')}", status=500)
-    with sb.rt.store.read() as session:
-        customer = session.get(Customer, row["customer_id"])
-        app = session.get(Application, row["application_id"])
-        assert customer is not None and app is not None
+    with sb.rt.store.read() as tx:
+        app = dakota_queries.application(tx, row["application_id"])
+        assert app is not None
         return {
-            "customerId": customer.id,
+            "customerId": row["customer_id"],
             "applicationId": app.id,
             "applicationToken": app.token,
-            "applicationUrl": sb.applications.application_url(app),
+            "applicationUrl": sb.dakota.applications.application_url(app),
             "apiKey": key.key,
         }
 
@@ -206,10 +200,10 @@ def _empty(_sb: Sandbox, _params: dict[str, Any]) -> dict[str, Any]:
 def _donor_applicant(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
     ext = _str_param(params, "externalUserId")
     level = _str_param(params, "levelName", "basic-kyc-level")
-    with sb.rt.store.write() as session:
-        client = service.donor_client(session, _str_param(params, "clientId", DONOR_CLIENT), sb.sumsub)
+    with sb.rt.store.write() as tx:
+        client = service.donor_client(tx, _str_param(params, "clientId", DONOR_CLIENT), sb.sumsub)
         body = {"externalUserId": ext or f"user-{sb.rt.ids.hex(8)}"}
-        a = sb.sumsub.create_applicant(session, client, level, body)
+        a = sb.sumsub.applicants.create(tx, client, level, body)
         return {
             "applicantId": a.id,
             "externalUserId": a.external_user_id,
@@ -221,8 +215,8 @@ def _donor_applicant(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _verified_donor(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
-    with sb.rt.store.write() as session:
-        return _donor(sb, session, params, "gb-passport")
+    with sb.rt.store.write() as tx:
+        return _donor(sb, tx, params, "gb-passport")
 
 
 def _token_for_dakota(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
@@ -235,8 +229,8 @@ def _token_for_another(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
 
 def _token_expired(sb: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
     out = _token(sb, params)
-    with sb.rt.store.write() as session:
-        sb.rt.clock.advance(session, float(out["ttlInSecs"]) + 60)
+    with sb.rt.store.write() as tx:
+        sb.rt.clock.advance(tx, float(out["ttlInSecs"]) + 60)
     sb.tick()
     return out
 

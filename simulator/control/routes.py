@@ -44,8 +44,8 @@ def health() -> Response:
 @bp.get("/credentials")
 def credentials() -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok(service.credentials(session, sb.rt))
+    with sb.rt.store.read() as tx:
+        return ok(service.credentials(tx, sb.rt, sb.sumsub))
 
 
 @bp.post("/reset")
@@ -72,8 +72,8 @@ def set_clock() -> Response:
     frozen = body.get("frozen")
     if frozen is not None and not isinstance(frozen, bool):
         raise ControlError("frozen must be true or false", field="frozen")
-    with sb.rt.store.write() as session:
-        sb.rt.clock.set(session, epoch=epoch, frozen=frozen)
+    with sb.rt.store.write() as tx:
+        sb.rt.clock.set(tx, epoch=epoch, frozen=frozen)
     fired = sb.tick()
     return ok({**sb.rt.clock.describe(), "fired": fired})
 
@@ -88,8 +88,8 @@ def advance_clock() -> Response:
         raise ControlError("seconds is required: a number >= 0", field="seconds")
     if seconds > 10 * 365 * 24 * 3600:
         raise ControlError("seconds must be at most ten years", field="seconds")
-    with sb.rt.store.write() as session:
-        sb.rt.clock.advance(session, float(seconds))
+    with sb.rt.store.write() as tx:
+        sb.rt.clock.advance(tx, float(seconds))
     fired = sb.tick()  # what became due: auto decisions, webhook retries
     return ok({**sb.rt.clock.describe(), "advanced_by": seconds, "fired": fired})
 
@@ -114,15 +114,15 @@ def profiles() -> Response:
 @bp.post("/donors")
 def create_donor() -> Response:
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(service.create_donor(session, sb.rt, sb.sumsub, _body()), 201)
+    with sb.rt.store.write() as tx:
+        return ok(service.create_donor(tx, sb.rt, sb.sumsub, _body()), 201)
 
 
 @bp.post("/share-tokens")
 def mint_share_token() -> Response:
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(service.mint(session, sb.rt, sb.sumsub, _body()), 201)
+    with sb.rt.store.write() as tx:
+        return ok(service.mint(tx, sb.rt, sb.sumsub, _body()), 201)
 
 
 @bp.get("/share-tokens")
@@ -131,8 +131,8 @@ def share_token_status() -> Response:
     token = request.args.get("token")
     if not token:
         raise ControlError("token query parameter is required", field="token")
-    with sb.rt.store.read() as session:
-        status = sb.sumsub.token_status(session, token)
+    with sb.rt.store.read() as tx:
+        status = sb.sumsub.share_tokens.status(tx, token)
     if status is None:
         raise ControlError("no such share token", status=404, field="token")
     return ok(status)
@@ -147,8 +147,8 @@ def get_journal() -> Response:
     if api is not None and api not in ("sumsub", "dakota", "control", "dashboard"):
         raise ControlError("api must be one of sumsub, dakota, control, dashboard", field="api")
     sb.flush_journal()  # this process's own requests first; other workers flush every half second
-    with sb.rt.store.read() as session:
-        return ok({"entries": journal.entries(session, limit=limit, api=api, since_id=since)})
+    with sb.rt.store.read() as tx:
+        return ok({"entries": journal.entries(tx, limit=limit, api=api, since_id=since)})
 
 
 def _parse_time(value: Any) -> float:
@@ -172,7 +172,7 @@ def _parse_time(value: Any) -> float:
 @bp.get("/webhooks/public-key")
 def webhook_public_key() -> Response:
     """The Ed25519 key Dakota webhooks from this sandbox are signed with."""
-    return ok(sandbox().webhooks.public_key())
+    return ok(sandbox().dakota.events.public_key())
 
 
 @bp.get("/webhooks/outbox")
@@ -185,8 +185,8 @@ def webhook_outbox() -> Response:
         raise ControlError("status must be pending, delivering, delivered or failed", field="status")
     if kind is not None and kind not in ("dakota", "sumsub"):
         raise ControlError("kind must be dakota or sumsub", field="kind")
-    with sb.rt.store.read() as session:
-        return ok({"items": sb.webhooks.outbox(session, status=status, kind=kind)})
+    with sb.rt.store.read() as tx:
+        return ok({"items": [sb.outbox.to_dict(i) for i in sb.outbox.items(tx, status=status, kind=kind)]})
 
 
 @bp.post("/webhooks/dispatch")
@@ -198,65 +198,65 @@ def webhook_dispatch() -> Response:
 @bp.get("/sumsub/webhooks")
 def sumsub_webhooks() -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok({"clients": service.sumsub_webhooks(session)})
+    with sb.rt.store.read() as tx:
+        return ok({"clients": service.sumsub_webhooks(tx)})
 
 
 @bp.post("/sumsub/webhooks")
 def configure_sumsub_webhook() -> Response:
     """`{"client_id", "url" | null, "secret"?, "alg"?}`: where a client's webhooks go and how they are signed."""
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(service.configure_sumsub_webhook(session, sb.rt, _body()))
+    with sb.rt.store.write() as tx:
+        return ok(service.configure_sumsub_webhook(tx, sb.rt, _body()))
 
 
 @bp.get("/settings")
 def get_runtime_settings() -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok(service.runtime_settings(session, sb.rt))
+    with sb.rt.store.read() as tx:
+        return ok(service.runtime_settings(tx, sb.rt))
 
 
 @bp.post("/settings")
 def set_runtime_settings() -> Response:
     """`{"auto_approve_after_seconds": N | null}`: approve submitted applications after N simulated seconds."""
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(service.update_runtime_settings(session, sb.rt, _body()))
+    with sb.rt.store.write() as tx:
+        return ok(service.update_runtime_settings(tx, sb.rt, _body()))
 
 
 @bp.get("/faults")
 def get_faults() -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok(sb.faults.config(session))
+    with sb.rt.store.read() as tx:
+        return ok(sb.faults.config(tx))
 
 
 @bp.post("/faults")
 def set_faults() -> Response:
     """`{"seed": N, "rules": [rule, ...]}`: replace the fault rules (see simulator/control/faults.py)."""
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(sb.faults.configure(session, _body()))
+    with sb.rt.store.write() as tx:
+        return ok(sb.faults.configure(tx, _body()))
 
 
 @bp.delete("/faults")
 def clear_faults() -> Response:
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(sb.faults.configure(session, {"rules": []}))
+    with sb.rt.store.write() as tx:
+        return ok(sb.faults.configure(tx, {"rules": []}))
 
 
 @bp.get("/rate-limits")
 def get_rate_limits() -> Response:
     sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok(sb.faults.limits(session))
+    with sb.rt.store.read() as tx:
+        return ok(sb.faults.limits(tx))
 
 
 @bp.post("/rate-limits")
 def set_rate_limits() -> Response:
     """`{"sumsub": {"enabled": true, "get": 300, "post": 50}, "dakota": {"enabled": true, ...}}`."""
     sb = sandbox()
-    with sb.rt.store.write() as session:
-        return ok(sb.faults.configure_limits(session, _body()))
+    with sb.rt.store.write() as tx:
+        return ok(sb.faults.configure_limits(tx, _body()))

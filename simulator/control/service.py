@@ -1,75 +1,71 @@
-"""Control-plane operations (no Flask): credentials, donor and token shortcuts."""
+"""Control-plane operations (no Flask): credentials, donor and token shortcuts, Sumsub webhooks, settings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from urllib.parse import urlsplit
 
 from simulator.core.errors import ControlError
 from simulator.core.runtime import Runtime
-from simulator.core.store import mark_state_changed
-from simulator.dakota.models import ApiKey
+from simulator.core.tx import Tx
+from simulator.dakota import queries as dakota_queries
+from simulator.dakota.onboarding import RUNTIME_STATE
+from simulator.sumsub import queries as sumsub_queries
+from simulator.sumsub.backend import Sumsub
 from simulator.sumsub.errors import SumsubError
-from simulator.sumsub.models import Level, Partnership, SumsubClient
 from simulator.sumsub.profiles import create_from_profile, load_profiles
-from simulator.sumsub.service import SumsubService
+from simulator.sumsub.signing import DIGEST_ALGS
 
 
-def credentials(session: Session, rt: Runtime) -> dict[str, Any]:
+def credentials(tx: Tx, rt: Runtime, sumsub: Sumsub) -> dict[str, Any]:
     base = rt.settings.resolved_base_url
-    clients = list(session.scalars(select(SumsubClient).order_by(SumsubClient.role.desc(), SumsubClient.client_id)))
-    partners = list(session.scalars(select(Partnership)))
+    clients = sorted(sumsub.workspaces.clients(tx).values(), key=lambda c: (c.role, c.client_id))
+    clients.sort(key=lambda c: c.role, reverse=True)  # recipients first, as a reader looks for Dakota's
+    partners = sumsub.workspaces.partnerships(tx)
     out_clients = []
     for c in clients:
         entry = c.to_credentials()
-        entry["shares_with"] = sorted(p.recipient_client_id for p in partners if p.donor_client_id == c.client_id)
+        entry["shares_with"] = sorted(r for d, r in partners if d == c.client_id)
         out_clients.append(entry)
-    keys = list(session.scalars(select(ApiKey).order_by(ApiKey.organization_id, ApiKey.role)))
     return {
         "sumsub": {
             "base_url": base,
             "dakota_client_id": rt.settings.dakota_client_id,
             "clients": out_clients,
-            "levels": [lvl.name for lvl in session.scalars(select(Level).order_by(Level.name))],
+            "levels": sorted(sumsub_queries.all_levels(tx)),
         },
-        "dakota": {"base_url": base, "api_keys": [k.to_credentials() for k in keys]},
+        "dakota": {"base_url": base, "api_keys": [k.to_credentials() for k in dakota_queries.api_keys(tx)]},
     }
 
 
 @contextmanager
 def _control_envelope() -> Iterator[None]:
-    """The shortcuts run the Sumsub service's own checks; their refusals are answered as control-plane errors."""
+    """The shortcuts run the Sumsub fake's own checks; their refusals are answered as control-plane errors."""
     try:
         yield
     except SumsubError as err:
         raise ControlError(err.description, status=err.status) from err
 
 
-def donor_client(session: Session, client_id: Any, sumsub: SumsubService) -> SumsubClient:
-    """The named Sumsub client, or the first donor: the worker's read-only copy (no query)."""
+def donor_client(tx: Tx, client_id: Any, sumsub: Sumsub) -> sumsub_queries.ClientRef:
+    """The named Sumsub client, or the first donor."""
+    clients = sumsub.workspaces.clients(tx)
     if client_id is None:
-        client_id = sumsub.rt.store.cached(session, "sumsub_default_donor", _first_donor_id)
-        if client_id is None:
+        donors = sorted(c.client_id for c in clients.values() if c.role == "donor")
+        if not donors:
             raise ControlError("No donor Sumsub client is configured", status=404, field="client_id")
+        client_id = donors[0]
     if not isinstance(client_id, str):
         raise ControlError("client_id must be a string", field="client_id")
-    c = sumsub.client_ref(session, client_id)
+    c = clients.get(client_id)
     if c is None:
         raise ControlError(f"Unknown Sumsub client {client_id!r}", status=404, field="client_id")
     return c
 
 
-def _first_donor_id(session: Session) -> str | None:
-    return session.scalar(
-        select(SumsubClient.client_id).where(SumsubClient.role == "donor").order_by(SumsubClient.client_id)
-    )
-
-
-def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
+def create_donor(tx: Tx, rt: Runtime, sumsub: Sumsub, body: dict[str, Any]) -> dict[str, Any]:
     """Create a donor applicant from a fixture profile; with `share_with`, also mint a share token for it."""
     profile = body.get("profile")
     if not isinstance(profile, str) or profile not in load_profiles():
@@ -77,9 +73,9 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
     ext = body.get("external_user_id")
     if ext is not None and (not isinstance(ext, str) or not ext):
         raise ControlError("external_user_id must be a non-empty string", field="external_user_id")
-    client = donor_client(session, body.get("client_id"), sumsub)
+    client = donor_client(tx, body.get("client_id"), sumsub)
     with _control_envelope():
-        a = create_from_profile(sumsub, session, client, profile, external_user_id=ext)
+        a = create_from_profile(sumsub, tx, client, profile, external_user_id=ext)
     out: dict[str, Any] = {
         "applicant_id": a.id,
         "client_id": client.client_id,
@@ -90,35 +86,34 @@ def create_donor(session: Session, rt: Runtime, sumsub: SumsubService, body: dic
         "review_answer": (a.review.get("reviewResult") or {}).get("reviewAnswer"),
     }
     if "share_with" in body:
-        out["share_token"] = mint(session, rt, sumsub, {**body, "applicant_id": a.id, "client_id": client.client_id})
-    sumsub.write_back(session, a)  # the last use of `a` in this transaction
+        out["share_token"] = mint(tx, rt, sumsub, {**body, "applicant_id": a.id, "client_id": client.client_id})
     return out
 
 
-def mint(session: Session, rt: Runtime, sumsub: SumsubService, body: dict[str, Any]) -> dict[str, Any]:
+def mint(tx: Tx, rt: Runtime, sumsub: Sumsub, body: dict[str, Any]) -> dict[str, Any]:
     """Mint a share token as the donor would (same checks as the Sumsub endpoint)."""
-    client = donor_client(session, body.get("client_id"), sumsub)
+    client = donor_client(tx, body.get("client_id"), sumsub)
     for_client = body.get("share_with", body.get("for_client_id")) or rt.settings.dakota_client_id
     with _control_envelope():
-        result, row = sumsub.mint_share_token(
-            session, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs")
-        )
-    return {**result, "expires_at": row["expires_at"], "ttl_in_secs": row["ttl_seconds"]}
+        token = sumsub.share_tokens.mint(tx, client, body.get("applicant_id"), for_client, body.get("ttl_in_secs"))
+    return {
+        "token": token.token,
+        "forClientId": token.for_client_id,
+        "expires_at": token.expires_at,
+        "ttl_in_secs": token.ttl_seconds,
+    }
 
 
-def sumsub_webhooks(session: Session) -> list[dict[str, Any]]:
+def sumsub_webhooks(tx: Tx) -> list[dict[str, Any]]:
     return [
         {"client_id": c.client_id, "url": c.webhook_url, "secret": c.webhook_secret, "alg": c.webhook_alg}
-        for c in session.scalars(select(SumsubClient).order_by(SumsubClient.client_id))
+        for c in sumsub_queries.client_entities(tx)
     ]
 
 
-def configure_sumsub_webhook(session: Session, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
-    from urllib.parse import urlsplit
-
-    from simulator.webhooks.signing import DIGEST_ALGS
-
-    client = session.get(SumsubClient, body.get("client_id")) if isinstance(body.get("client_id"), str) else None
+def configure_sumsub_webhook(tx: Tx, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    client_id = body.get("client_id")
+    client = sumsub_queries.client_entity(tx, client_id) if isinstance(client_id, str) else None
     if client is None:
         raise ControlError("client_id must name a Sumsub client", status=404, field="client_id")
     url = body.get("url")
@@ -135,21 +130,17 @@ def configure_sumsub_webhook(session: Session, rt: Runtime, body: dict[str, Any]
     client.webhook_url = url
     client.webhook_secret = secret or client.webhook_secret or rt.ids.secret(32)
     client.webhook_alg = alg
-    mark_state_changed(session)  # workers keep clients for reading (SumsubService.client_ref)
+    tx.mark_state_changed()  # workers keep clients for reading (sumsub.auth.Workspaces)
     return {"client_id": client.client_id, "url": url, "secret": client.webhook_secret, "alg": alg}
 
 
-def runtime_settings(session: Session, rt: Runtime) -> dict[str, Any]:
-    from simulator.dakota.onboarding import RUNTIME_STATE
-
-    state = rt.store.get_state(session, RUNTIME_STATE) or {}
+def runtime_settings(tx: Tx, rt: Runtime) -> dict[str, Any]:
+    state = rt.store.get_state(tx, RUNTIME_STATE) or {}
     return {"auto_approve_after_seconds": state.get("auto_approve_after_seconds")}
 
 
-def update_runtime_settings(session: Session, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
-    from simulator.dakota.onboarding import RUNTIME_STATE
-
-    state = rt.store.get_state(session, RUNTIME_STATE, for_update=True) or {}
+def update_runtime_settings(tx: Tx, rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    state = rt.store.get_state(tx, RUNTIME_STATE, for_update=True) or {}
     if "auto_approve_after_seconds" in body:
         delay = body["auto_approve_after_seconds"]
         if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
@@ -161,5 +152,5 @@ def update_runtime_settings(session: Session, rt: Runtime, body: dict[str, Any])
     unknown = set(body) - {"auto_approve_after_seconds"}
     if unknown:
         raise ControlError(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    rt.store.put_state(session, RUNTIME_STATE, state)
-    return runtime_settings(session, rt)
+    rt.store.put_state(tx, RUNTIME_STATE, state)
+    return runtime_settings(tx, rt)

@@ -11,19 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from simulator.core.errors import ControlError
 from simulator.core.ids import KSUID_LAST_EPOCH
 from simulator.core.store import Store
+from simulator.core.tx import Tx
 
 _KEY = "clock"
 # The latest simulated time: Dakota's ids (KSUIDs) are minted from "now", and their timestamps end here.
 LATEST = float(KSUID_LAST_EPOCH)
-# The state read once per transaction is kept in `session.info`: a write transaction reads "now" several times
-# (a bulk-import row four times), and each read would otherwise be a SELECT (the ORM identity map only holds the
-# row weakly). Every change below goes through `_remember`, so the cache never outlives a change in its session.
-_SESSION_CACHE = "sandbox_clock_state"
 
 
 @dataclass(frozen=True)
@@ -53,29 +48,30 @@ class Clock:
     def wall(self) -> float:
         return float(self._wall())
 
-    def _state(self, session: Session, *, for_update: bool = False) -> ClockState:
-        cached = session.info.get(_SESSION_CACHE)
-        if isinstance(cached, ClockState) and not for_update:
-            return cached
+    def _state(self, tx: Tx, *, for_update: bool = False) -> ClockState:
+        # Read once per transaction (`Tx.clock`): a write transaction reads "now" several times (a bulk-import row
+        # four times). Every change goes through `_remember`, so the memo never outlives a change in its transaction.
+        if isinstance(tx.clock, ClockState) and not for_update:
+            return tx.clock
         # Only changes lock the clock row: every write transaction reads "now", and locking it there would
         # serialize all writers of a PostgreSQL sandbox on one row.
         if for_update:
-            raw = self._store.get_state(session, _KEY, for_update=True)
+            raw = self._store.get_state(tx, _KEY, for_update=True)
         else:  # the process cache while nothing changed state (a SELECT per transaction otherwise)
-            raw = self._store.cached_state(session, _KEY)[_KEY]
+            raw = self._store.cached_state(tx, _KEY)[_KEY]
         st = _clock_state(raw)
-        session.info[_SESSION_CACHE] = st
+        tx.clock = st
         return st
 
-    def _remember(self, session: Session, st: ClockState) -> None:
-        self._store.put_state(session, _KEY, st.to_dict())
-        session.info[_SESSION_CACHE] = st
+    def _remember(self, tx: Tx, st: ClockState) -> None:
+        self._store.put_state(tx, _KEY, st.to_dict())
+        tx.clock = st
         self._approx = None
 
-    def now(self, session: Session | None = None) -> float:
-        """Current simulated time; pass the open session to read it inside a transaction."""
-        if session is not None:
-            return self._state(session).now(self.wall())
+    def now(self, tx: Tx | None = None) -> float:
+        """Current simulated time; pass the open transaction to read it inside one."""
+        if tx is not None:
+            return self._state(tx).now(self.wall())
         # Outside a transaction: the process cache, which opens a read itself only when it must (a transaction
         # around a cache hit cost more than the rest of a GET).
         return _clock_state(self._store.cached_state(None, _KEY)[_KEY]).now(self.wall())
@@ -85,19 +81,19 @@ class Clock:
         cached = self._approx
         mono = time.monotonic()
         if cached is None or mono - cached[0] > max_age:
-            with self._store.read() as s:
-                cached = (mono, self._state(s))
+            with self._store.read() as t:
+                cached = (mono, self._state(t))
             self._approx = cached
         return cached[1].now(self.wall())
 
-    def now_dt(self, session: Session | None = None) -> datetime:
-        return datetime.fromtimestamp(self.now(session), tz=UTC)
+    def now_dt(self, tx: Tx | None = None) -> datetime:
+        return datetime.fromtimestamp(self.now(tx), tz=UTC)
 
-    def describe(self, session: Session | None = None) -> dict[str, Any]:
-        if session is None:
-            with self._store.read() as s:
-                return self.describe(s)
-        st = self._state(session)
+    def describe(self, tx: Tx | None = None) -> dict[str, Any]:
+        if tx is None:
+            with self._store.read() as t:
+                return self.describe(t)
+        st = self._state(tx)
         now = st.now(self.wall())
         return {
             "now": iso(now),
@@ -106,22 +102,22 @@ class Clock:
             "frozen": st.frozen_at is not None,
         }
 
-    def advance(self, session: Session, seconds: float) -> float:
+    def advance(self, tx: Tx, seconds: float) -> float:
         """Move simulated time forward; returns the new now."""
         if seconds < 0:
             raise ControlError("seconds must be >= 0: the simulated clock never goes back", field="seconds")
-        st = self._state(session, for_update=True)
+        st = self._state(tx, for_update=True)
         if st.frozen_at is not None:
             new = ClockState(offset=st.offset, frozen_at=st.frozen_at + seconds)
         else:
             new = ClockState(offset=st.offset + seconds, frozen_at=None)
         _within_range(new.now(self.wall()), "seconds")
-        self._remember(session, new)
+        self._remember(tx, new)
         return new.now(self.wall())
 
-    def set(self, session: Session, *, epoch: float | None = None, frozen: bool | None = None) -> float:
+    def set(self, tx: Tx, *, epoch: float | None = None, frozen: bool | None = None) -> float:
         """Jump to `epoch` (never backwards) and/or freeze or unfreeze time."""
-        st = self._state(session, for_update=True)
+        st = self._state(tx, for_update=True)
         wall = self.wall()
         current = st.now(wall)
         target = current if epoch is None else float(epoch)
@@ -133,11 +129,11 @@ class Clock:
         _within_range(target, "now")
         freeze = (st.frozen_at is not None) if frozen is None else frozen
         new = ClockState(offset=st.offset, frozen_at=target) if freeze else ClockState(offset=target - wall)
-        self._remember(session, new)
+        self._remember(tx, new)
         return new.now(wall)
 
-    def reset(self, session: Session) -> None:
-        self._remember(session, ClockState())
+    def reset(self, tx: Tx) -> None:
+        self._remember(tx, ClockState())
 
 
 def _within_range(epoch: float, field: str) -> None:

@@ -2,7 +2,7 @@
 
 SandboxError                      every error a service raises; routes never build error bodies
 ├── simulator.sumsub.errors.SumsubError      rendered as Sumsub's JSON error body
-├── simulator.dakota.problems.DakotaProblem  rendered as RFC 9457 problem details (or Dakota's other bodies)
+├── simulator.dakota.errors.DakotaProblem  rendered as RFC 9457 problem details (or Dakota's other bodies)
 └── ControlError                             rendered as the control plane's {"error": {...}}
 """
 

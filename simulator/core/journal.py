@@ -6,11 +6,12 @@ import threading
 import time
 from typing import Any, cast
 
-from sqlalchemy import Float, Integer, String, Table, Text, bindparam, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Float, Integer, String, Table, Text, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column
 
-from simulator.core.store import Base, FastQuery, execute_in, fetch_in, insert_now
+from simulator.core.store import Base
 from simulator.core.text import storable
+from simulator.core.tx import Tx
 
 
 class JournalEntry(Base):
@@ -40,21 +41,16 @@ class JournalEntry(Base):
 
 
 _TABLE = cast(Table, JournalEntry.__table__)
-_LAST_ID = FastQuery(select(func.max(_TABLE.c.id)))
-_PRUNE = FastQuery(delete(_TABLE).where(_TABLE.c.id <= bindparam("below")))
 
 
-def write_many(session: Session, size: int, rows: list[dict[str, Any]]) -> None:
-    """Write entries with Core INSERTs (the ORM unit of work costs more than a small GET), then prune."""
+def write_many(tx: Tx, size: int, rows: list[dict[str, Any]]) -> None:
+    """Write entries (one executemany), then prune what fell out of the window (every 50 entries)."""
     if not rows:
         return
-    # One executemany on the raw cursor (no ORM bookkeeping, no per-execution work), then prune what fell out of
-    # the window. Nothing reads the journal back in the writing transaction.
-    insert_now(session, _TABLE, rows)
-    found = fetch_in(session, _LAST_ID)
-    last = int((found[0] if found else None) or 0)
+    tx.insert(_TABLE, rows)
+    last = int(tx.scalar(select(func.max(_TABLE.c.id))) or 0)
     if last % 50 < len(rows) or len(rows) >= 50:
-        execute_in(session, _PRUNE, {"below": last - size})
+        tx.execute(delete(_TABLE).where(_TABLE.c.id <= last - size))
 
 
 class JournalBuffer:
@@ -91,13 +87,13 @@ class JournalBuffer:
             self._pending = []
 
 
-def entries(session: Session, *, limit: int, api: str | None = None, since_id: int = 0) -> list[dict[str, Any]]:
+def entries(tx: Tx, *, limit: int, api: str | None = None, since_id: int = 0) -> list[dict[str, Any]]:
     q = select(JournalEntry).where(JournalEntry.id > since_id)
     if api:
         q = q.where(JournalEntry.api == api)
-    rows = session.scalars(q.order_by(JournalEntry.id.desc()).limit(limit))
-    return [r.to_dict() for r in reversed(list(rows))]
+    rows = tx.scalars(q.order_by(JournalEntry.id.desc()).limit(limit))
+    return [r.to_dict() for r in reversed(rows)]
 
 
-def count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(JournalEntry)) or 0)
+def count(tx: Tx) -> int:
+    return int(tx.scalar(select(func.count()).select_from(JournalEntry)) or 0)

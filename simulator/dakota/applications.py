@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any, NamedTuple, Protocol, cast
-
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from simulator.core.clock import iso
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, detached_row, fetch_all_in, locked_get
-from simulator.dakota import problems as p
-from simulator.dakota.models import ApiKey, Application, Customer
+from simulator.core.tx import Tx
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
 
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
 # Dakota's IndividualDocumentType enum, each type with the requirement it meets (one table: the upload's accepted
@@ -58,89 +55,7 @@ DEFAULT_INCLUDE = frozenset({"entities"})
 LIST_STATUSES = ("pending", "submitted", "completed")
 
 
-class CustomerFields(Protocol):
-    """What a customer's response shape reads: a `Customer` row or a `CustomerRow`."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def customer_type(self) -> str: ...
-    @property
-    def kyb_status(self) -> str: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def application_id(self) -> str | None: ...
-    @property
-    def created_at(self) -> float: ...
-    @property
-    def updated_at(self) -> float: ...
-
-
-class ApplicationFields(Protocol):
-    """What a customer's response shape reads of its application: an `Application` or an `ApplicationRow`."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def decision(self) -> str | None: ...
-    @property
-    def token(self) -> str: ...
-
-
-class CustomerRow(NamedTuple):
-    id: str
-    organization_id: str
-    name: str
-    customer_type: str
-    kyb_status: str
-    email: str | None
-    application_id: str | None
-    created_at: float
-    updated_at: float
-
-
-class ApplicationRow(NamedTuple):
-    id: str
-    status: str
-    decision: str | None
-    token: str
-
-
-# The columns behind the two rows, in their fields' order.
-_CUSTOMER_FIELDS = tuple(getattr(Customer, name) for name in CustomerRow._fields)
-_APPLICATION_FIELDS = tuple(getattr(Application, name) for name in ApplicationRow._fields)
-# GET /customers/{id} is the hottest read: one statement, no ORM (see FastQuery).
-_CUSTOMER_VIEW = FastQuery(
-    select(*_CUSTOMER_FIELDS, *_APPLICATION_FIELDS)
-    .outerjoin(Application, Application.id == Customer.application_id)
-    .where(Customer.id == bindparam("customer_id"))
-)
-_CUSTOMER_COLUMNS = len(CustomerRow._fields)
-
-
-# An organisation's customers (all, or those with one external id) and its applications' states, for
-# GET /customers (read-only sessions: no pending ORM changes for these raw reads to miss).
-_CUSTOMER_LIST = FastQuery(select(*_CUSTOMER_FIELDS).where(Customer.organization_id == bindparam("org")))
-_CUSTOMER_LIST_BY_EXTERNAL_ID = FastQuery(
-    select(*_CUSTOMER_FIELDS).where(
-        Customer.organization_id == bindparam("org"), Customer.external_id == bindparam("external_id")
-    )
-)
-_APPLICATION_STATES = FastQuery(select(*_APPLICATION_FIELDS).where(Application.organization_id == bindparam("org")))
-_APPLICATIONS = cast(Table, Application.__table__)
-_APPLICATION_COLUMNS = tuple(c.name for c in _APPLICATIONS.columns)
-_APPLICATION_VIEW = FastQuery(
-    select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("application_id")), decode=True
-)
-_APPLICATION_TOKEN = FastQuery(select(_APPLICATIONS.c.id).where(_APPLICATIONS.c.token == bindparam("token")))
-
-
-def kyc_status(app: ApplicationFields | None) -> str:
+def kyc_status(app: q.ApplicationState | q.ApplicationRow | None) -> str:
     """Dakota's derivation: decision first, then an open application means pending, else not_started."""
     if app is None:
         return "not_started"
@@ -158,44 +73,31 @@ class Applications:
         self.rt = rt
 
     # ------------------------------------------------------------------ lookups
-    def customer_view(self, key: ApiKey, customer_id: str) -> dict[str, Any]:
+    def customer_view(self, key: q.KeyRow, customer_id: str) -> dict[str, Any]:
         """GET /customers/{id}: the organisation's customer in Dakota's shape, read in one statement."""
-        row = self.rt.store.fetch_one(_CUSTOMER_VIEW, customer_id=customer_id) if len(customer_id) <= 64 else None
-        if row is None or row[1] != key.organization_id:
+        found = q.customer_view(self.rt.store, customer_id) if len(customer_id) <= 64 else None
+        if found is None or found[0].organization_id != key.organization_id:
             raise p.not_found("Customer")
-        c = CustomerRow(*row[:_CUSTOMER_COLUMNS])
-        app = ApplicationRow(*row[_CUSTOMER_COLUMNS:]) if row[_CUSTOMER_COLUMNS] is not None else None
-        return self.customer_shape(c, app)
+        return self.customer_shape(*found)
 
-    def application_by_token(self, session: Session, application_id: str, token: str | None) -> Application:
-        """X-Application-Token auth: the token is scoped to exactly one application."""
+    def application_by_token(self, tx: Tx, application_id: str, token: str | None) -> q.ApplicationRow:
+        """X-Application-Token auth inside a transaction (locked for the change that follows)."""
         return self._by_token(
             application_id,
             token,
-            load=lambda: locked_get(session, Application, application_id),
-            token_known=lambda: session.scalar(select(Application.id).where(Application.token == token)) is not None,
-            now=lambda: self.rt.clock.now(session),
+            load=lambda: q.application(tx, application_id, for_update=True),
+            now=lambda: self.rt.clock.now(tx),
         )
 
     def application_view(
         self, application_id: str, token: str | None, include: Collection[str] | None
     ) -> dict[str, Any]:
         """GET /applications/{id}: `application_by_token` then `application_dict` with the sections `include` names
-        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement without the ORM (a detached copy
-        of the row; nothing writes)."""
-
-        def load() -> Application | None:
-            row = self.rt.store.fetch_one(_APPLICATION_VIEW, application_id=application_id)
-            if row is None:
-                return None
-            values = dict(zip(_APPLICATION_COLUMNS, row, strict=True))
-            return detached_row(Application, values)
-
+        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement outside any transaction."""
         app = self._by_token(
             application_id,
             token,
-            load=load,
-            token_known=lambda: self.rt.store.fetch_one(_APPLICATION_TOKEN, token=token) is not None,
+            load=lambda: q.application_outside_tx(self.rt.store, application_id),
             now=self.rt.clock.now,
         )
         return self.application_dict(app, DEFAULT_INCLUDE if include is None else include)
@@ -205,15 +107,14 @@ class Applications:
         application_id: str,
         token: str | None,
         *,
-        load: Callable[[], Application | None],
-        token_known: Callable[[], bool],
+        load: Callable[[], q.ApplicationRow | None],
         now: Callable[[], float],
-    ) -> Application:
+    ) -> q.ApplicationRow:
         if not token:
             raise p.unauthorized("X-Application-Token header is required for this operation")
         app = load() if len(application_id) <= 64 else None
         if app is None:
-            if not token_known():
+            if not q.token_known(self.rt.store, token):
                 raise p.unauthorized("Invalid application token")
             raise p.not_found("Application")
         if app.token != token:
@@ -223,10 +124,10 @@ class Applications:
         return app
 
     # ------------------------------------------------------------------ shapes
-    def application_url(self, app: ApplicationFields) -> str:
+    def application_url(self, app: q.ApplicationState | q.ApplicationRow) -> str:
         return f"{self.rt.settings.resolved_base_url}/applications/{app.id}?token={app.token}"
 
-    def customer_shape(self, c: CustomerFields, app: ApplicationFields | None) -> dict[str, Any]:
+    def customer_shape(self, c: q.CustomerRow, app: q.ApplicationState | None) -> dict[str, Any]:
         """Dakota's Customer object."""
         out: dict[str, Any] = {
             "id": c.id,
@@ -250,7 +151,7 @@ class Applications:
         out["is_sub_client"] = False
         return out
 
-    def list_item(self, app: Application) -> dict[str, Any]:
+    def list_item(self, app: q.ApplicationRow) -> dict[str, Any]:
         ind = app.individual
         out: dict[str, Any] = {
             # `id` is not in the spec's ApplicationListItem (which allows it): clients that page on each item's `id`
@@ -275,7 +176,7 @@ class Applications:
             out["submitted_at"] = iso(app.submitted_at)
         return out
 
-    def application_dict(self, app: Application, include: Collection[str]) -> dict[str, Any]:
+    def application_dict(self, app: q.ApplicationRow, include: Collection[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "application_id": app.id,
             "application_type": app.application_type,
@@ -312,13 +213,13 @@ class Applications:
             }
         return out
 
-    def poa_status(self, app: Application) -> str:
+    def poa_status(self, app: q.ApplicationRow) -> str:
         docs = [d for d in app.documents if d.get("document_type") in ADDRESS_DOCS]
         if not docs:
             return "missing"
         return "approved" if any(d.get("status") == "verified" for d in docs) else "submitted_pending_review"
 
-    def individual_entity(self, app: Application) -> dict[str, Any]:
+    def individual_entity(self, app: q.ApplicationRow) -> dict[str, Any]:
         ind = dict(app.individual)
         out: dict[str, Any] = {"id": app.individual_id}
         for k in (
@@ -355,7 +256,7 @@ class Applications:
         return out
 
     # ------------------------------------------------------------------ validation
-    def missing_fields(self, app: Application) -> list[str]:
+    def missing_fields(self, app: q.ApplicationRow) -> list[str]:
         ind = app.individual
         missing: list[str] = []
         for k in ("first_name", "last_name", "date_of_birth", "email_address"):
@@ -380,11 +281,11 @@ class Applications:
             missing.append("ssn")
         return missing
 
-    def is_us_person(self, app: Application) -> bool:
+    def is_us_person(self, app: q.ApplicationRow) -> bool:
         ind = app.individual
         return "US" in (ind.get("nationalities") or []) or (ind.get("address") or {}).get("country") == "US"
 
-    def missing_documents(self, app: Application) -> list[dict[str, Any]]:
+    def missing_documents(self, app: q.ApplicationRow) -> list[dict[str, Any]]:
         types = {d.get("document_type") for d in app.documents}
         out: list[dict[str, Any]] = []
         if not types & set(IDENTITY_DOCS):
@@ -417,10 +318,10 @@ class Applications:
             )
         return out
 
-    def missing_attestations(self, app: Application) -> list[str]:
+    def missing_attestations(self, app: q.ApplicationRow) -> list[str]:
         return [t for t in REQUIRED_ATTESTATIONS if t not in app.attestations]
 
-    def validation(self, app: Application) -> dict[str, Any]:
+    def validation(self, app: q.ApplicationRow) -> dict[str, Any]:
         fields = self.missing_fields(app)
         docs_missing = self.missing_documents(app)
         docs_ready = not any(d["required"] for d in docs_missing)
@@ -472,16 +373,12 @@ class Applications:
         return "Ready to submit" if not waiting else "Waiting on: " + "; ".join(waiting)
 
     # ------------------------------------------------------------------ lists
-    def list_customers(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
-        # Filters, sorts and pages work on the few columns they need (plain rows, no ORM objects, none of the
+    def list_customers(self, tx: Tx, key: q.KeyRow, args: dict[str, str]) -> dict[str, Any]:
+        # Filters, sorts and pages work on the customers and their applications' states (none of the
         # applications' JSON): an organisation's whole list is read for every page, so it must stay cheap.
         org = key.organization_id
-        if args.get("external_id"):
-            found = fetch_all_in(session, _CUSTOMER_LIST_BY_EXTERNAL_ID, org=org, external_id=args["external_id"])
-        else:
-            found = fetch_all_in(session, _CUSTOMER_LIST, org=org)
-        rows = list(map(CustomerRow._make, found))
-        apps = {a[0]: ApplicationRow._make(a) for a in fetch_all_in(session, _APPLICATION_STATES, org=org)}
+        rows = q.customers(tx, org, args.get("external_id") or None)
+        apps = q.application_states(tx, org)
         search = (args.get("search") or "").strip().lower()
         if search:
             rows = [
@@ -517,7 +414,7 @@ class Applications:
         if sort_dir not in ("asc", "desc"):
             raise p.invalid("sort_dir must be asc or desc", "sort_dir")
 
-        def sort_key(c: CustomerRow) -> tuple[Any, str]:
+        def sort_key(c: q.CustomerRow) -> tuple[Any, str]:
             app = apps.get(c.application_id or "")
             value: Any = {
                 "application_status": app.status if app else "",
@@ -534,7 +431,7 @@ class Applications:
         page, meta = paginate(rows, args, lambda c: c.id)
         return {"data": [self.customer_shape(c, apps.get(c.application_id or "")) for c in page], "meta": meta}
 
-    def list_applications(self, session: Session, key: ApiKey, args: dict[str, str]) -> dict[str, Any]:
+    def list_applications(self, tx: Tx, key: q.KeyRow, args: dict[str, str]) -> dict[str, Any]:
         app_type = args.get("type")
         if app_type is not None and app_type not in ("business", "individual"):
             raise p.invalid("type must be business or individual", "type")
@@ -542,17 +439,15 @@ class Applications:
         if status is not None and status not in LIST_STATUSES:
             raise p.invalid("status must be one of pending, submitted, completed", "status")
         # Filtered, sorted and paged on four columns; only the page's applications are loaded whole.
-        q = select(Application.id, Application.application_type, Application.status, Application.created_at)
-        rows = list(session.execute(q.where(Application.organization_id == key.organization_id)))
+        rows = q.application_list(tx, key.organization_id)
         if app_type:
             rows = [a for a in rows if a.application_type == app_type]
         if status:
             rows = [a for a in rows if a.status == status]
         rows.sort(key=lambda a: (-a.created_at, a.id))
         page, meta = paginate(rows, args, lambda a: a.id)
-        ids = [a.id for a in page]
-        loaded = {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))} if ids else {}
-        return {"data": [self.list_item(loaded[i]) for i in ids], "meta": meta}
+        loaded = q.applications(tx, [a.id for a in page])
+        return {"data": [self.list_item(loaded[a.id]) for a in page], "meta": meta}
 
 
 def _csv(raw: str | None) -> set[str]:
@@ -562,7 +457,7 @@ def _csv(raw: str | None) -> set[str]:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise p.invalid("limit must be an integer between 1 and 100", "limit")
     return int(raw)
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from simulator.core.store import Store
-from simulator.dakota import problems as p
-from simulator.dakota.models import ApiKey
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
 
 MANAGE_COMPLIANCE_APPLICATIONS = "manage_compliance_applications"
 
@@ -18,56 +15,31 @@ MANAGE_COMPLIANCE_APPLICATIONS = "manage_compliance_applications"
 # looked its key up (a SELECT); a known key is kept per process for at most KEY_TTL_SECONDS, so a reset in another
 # worker is seen within that time. Unknown keys are never cached: a key that appears is found at once.
 KEY_TTL_SECONDS = 1.0
-_keys: dict[tuple[int, str], tuple[float, ApiKey]] = {}
+_keys: dict[tuple[int, str], tuple[float, q.KeyRow]] = {}
 _keys_lock = threading.Lock()
 
 
-def authenticate(session: Session, api_key: str | None) -> ApiKey:
-    """The `x-api-key` header → its key record; 401 problem when missing or unknown."""
-    hit = _cached(session.bind, api_key)
-    return hit if hit is not None else _load(session, session.bind, api_key)
-
-
-def authenticate_in(store: Store, api_key: str | None) -> ApiKey:
-    """`authenticate` outside a transaction: the store is read only when the key is not cached."""
-    hit = _cached(store.engine, api_key)
-    if hit is not None:
-        return hit
-    with store.read() as session:
-        return _load(session, store.engine, api_key)
-
-
-def _cached(bind: Any, api_key: str | None) -> ApiKey | None:
+def authenticate(store: Store, api_key: str | None) -> q.KeyRow:
+    """The `x-api-key` header → its key; 401 problem when missing or unknown."""
     if not api_key:
         raise p.unauthorized("Missing x-api-key header")
     if len(api_key) > 128:
         raise p.unauthorized("Invalid API key")
-    hit = _keys.get((id(bind), api_key))
+    cache_key = (id(store), api_key)
+    hit = _keys.get(cache_key)
     if hit is not None and time.monotonic() - hit[0] < KEY_TTL_SECONDS:
         return hit[1]
-    return None
-
-
-def _load(session: Session, bind: Any, api_key: str | None) -> ApiKey:
-    key = session.get(ApiKey, api_key)
+    key = q.api_key(store, api_key)
     if key is None:
         raise p.unauthorized("Invalid API key")
-    # A copy belonging to no session: the loaded row is expired if its transaction rolls back.
-    copy = ApiKey(
-        key=key.key,
-        organization_id=key.organization_id,
-        role=key.role,
-        permissions=list(key.permissions),
-        name=key.name,
-    )
     with _keys_lock:
         if len(_keys) > 1000:  # a bound: many stores in one process (tests)
             _keys.clear()
-        _keys[(id(bind), key.key)] = (time.monotonic(), copy)
-    return copy
+        _keys[cache_key] = (time.monotonic(), key)
+    return key
 
 
-def require(key: ApiKey, permission: str, detail: str) -> None:
+def require(key: q.KeyRow, permission: str, detail: str) -> None:
     """A key without `permission` gets 401 with `detail` (the guide's status for this case)."""
     if permission not in key.permissions:
         raise p.unauthorized(detail)

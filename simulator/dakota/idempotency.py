@@ -16,51 +16,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from simulator.core.ids import canonical_uuid
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, execute_in, fetch_in, insert_now
 from simulator.core.text import BodyError, decode_json
-from simulator.dakota import problems as p
-from simulator.dakota.models import IdempotencyRecord
-
-_RECORDS = cast(Table, IdempotencyRecord.__table__)
-_PK = (_RECORDS.c.api_key == bindparam("p_api_key"), _RECORDS.c.idempotency_key == bindparam("p_key"))
-_COMPLETE = FastQuery(
-    update(_RECORDS)
-    .where(*_PK)
-    .values(
-        state=bindparam("state"),
-        status_code=bindparam("status_code"),
-        response=bindparam("response", type_=_RECORDS.c.response.type),
-    )
-)
-_DELETE = FastQuery(delete(_RECORDS).where(*_PK))
-_TAKE_OVER = FastQuery(
-    update(_RECORDS)
-    .where(*_PK, _RECORDS.c.lease_until == bindparam("p_lease"))
-    .values(lease_until=bindparam("lease_until"))
-)
-_PROGRESS = FastQuery(
-    update(_RECORDS)
-    .where(*_PK)
-    .values(
-        response=bindparam("response", type_=_RECORDS.c.response.type),
-        lease_until=bindparam("lease_until"),
-    )
-)
-_GIVE_UP = FastQuery(
-    update(_RECORDS).where(*_PK, _RECORDS.c.state == "in_flight").values(lease_until=bindparam("lease_until"))
-)
-_READ_COLUMNS = ("created_at", "body_sha256", "path", "method", "state", "status_code", "response", "lease_until")
-_READ = FastQuery(select(*(_RECORDS.c[name] for name in _READ_COLUMNS)).where(*_PK), decode=True)
-_CREATED, _SHA, _PATH, _METHOD, _STATE, _STATUS, _RESPONSE, _LEASE = range(len(_READ_COLUMNS))
-
+from simulator.core.tx import Tx
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
 
 IN_PROGRESS = "A request with this x-idempotency-key is still in progress; retry after it completes"
 REUSED = (
@@ -130,25 +95,22 @@ class Idempotency:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def begin(self, session: Session, owner: str, key: str, method: str, path: str, digest: str) -> Begun:
+    def begin(self, tx: Tx, owner: str, key: str, method: str, path: str, digest: str) -> Begun:
         """Claim the key inside the caller's write transaction, or say what the first request got.
 
         The claim commits (or rolls back) with the caller's work. Raises 422 for another request under the key, 409
         while another request holds it, and `ClaimRace` when another transaction inserted it first."""
         s = self.rt.settings
-        now = self.rt.clock.now(session)
+        now = self.rt.clock.now(tx)
         wall = self.rt.clock.wall()
-        pk = {"p_api_key": owner, "p_key": key}
-        # Records are only ever written with Core, so a raw read inside the transaction sees all of them.
-        rec = fetch_in(session, _READ, **pk)
-        if rec is not None and now - rec[_CREATED] > s.idempotency_window_seconds:
-            execute_in(session, _DELETE, pk)
+        rec = q.idempotency_record(tx, owner, key)
+        if rec is not None and now - rec.created_at > s.idempotency_window_seconds:
+            q.delete_idempotency_record(tx, owner, key)
             rec = None
         if rec is None:
             try:
-                insert_now(
-                    session,
-                    _RECORDS,
+                q.insert_idempotency_record(
+                    tx,
                     {
                         "api_key": owner,
                         "idempotency_key": key,
@@ -163,41 +125,39 @@ class Idempotency:
             except IntegrityError:
                 raise ClaimRace() from None
             return Begun()
-        if rec[_SHA] != digest or rec[_PATH] != path or rec[_METHOD] != method:
+        if rec.body_sha256 != digest or rec.path != path or rec.method != method:
             raise p.DakotaProblem(
                 422,
                 REUSED,
                 errors=[{"field": "x-idempotency-key", "message": "reused with a different request", "code": "reused"}],
             )
-        response = rec[_RESPONSE]
-        if rec[_STATE] == "done" and response is not None and rec[_STATUS] is not None:
-            return Begun(replay=Replay(int(rec[_STATUS]), dict(response)))
+        if rec.state == "done" and rec.response is not None and rec.status_code is not None:
+            return Begun(replay=Replay(int(rec.status_code), dict(rec.response)))
         # In flight: a live lease means the request is still running; an expired one, that it died or gave up. Take
         # it over, unless another retry just did (the conditional UPDATE lets exactly one of them).
-        lease = {"p_lease": rec[_LEASE], "lease_until": wall + s.idempotency_lease_seconds}
-        if rec[_LEASE] > wall or execute_in(session, _TAKE_OVER, {**pk, **lease}) != 1:
+        lease_until = wall + s.idempotency_lease_seconds
+        taken = rec.lease_until <= wall and q.update_idempotency_record(
+            tx, owner, key, only_if_lease=rec.lease_until, lease_until=lease_until
+        )
+        if not taken:
             raise p.DakotaProblem(409, IN_PROGRESS)
-        return Begun(progress=dict(response or {}))
+        return Begun(progress=dict(rec.response or {}))
 
-    def save_progress(self, session: Session, owner: str, key: str, progress: dict[str, Any]) -> None:
+    def save_progress(self, tx: Tx, owner: str, key: str, progress: dict[str, Any]) -> None:
         """Store what a multi-transaction request has done so far (and renew its lease) in the caller's transaction."""
         lease_until = self.rt.clock.wall() + self.rt.settings.idempotency_lease_seconds
-        execute_in(
-            session, _PROGRESS, {"p_api_key": owner, "p_key": key, "response": progress, "lease_until": lease_until}
-        )
+        q.update_idempotency_record(tx, owner, key, response=progress, lease_until=lease_until)
 
-    def complete(self, session: Session, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
+    def complete(self, tx: Tx, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
         """Store the response in the caller's transaction, the one that finishes the request's work."""
-        execute_in(
-            session,
-            _COMPLETE,
-            {"p_api_key": owner, "p_key": key, "state": "done", "status_code": status, "response": body},
-        )
+        q.update_idempotency_record(tx, owner, key, state="done", status_code=status, response=body)
 
     def give_up(self, owner: str, key: str) -> None:
         """A multi-transaction request stopped before its response: end its lease, so a retry carries on at once."""
-        with self.rt.store.write() as session:
-            execute_in(session, _GIVE_UP, {"p_api_key": owner, "p_key": key, "lease_until": 0.0})
+        with self.rt.store.write() as tx:
+            record = q.idempotency_record(tx, owner, key)
+            if record is not None and record.state == "in_flight":
+                q.update_idempotency_record(tx, owner, key, lease_until=0.0)
 
     def run(
         self,
@@ -206,7 +166,7 @@ class Idempotency:
         method: str,
         path: str,
         raw_body: bytes,
-        action: Callable[[Session], tuple[int, dict[str, Any]]],
+        action: Callable[[Tx], tuple[int, dict[str, Any]]],
     ) -> Outcome:
         """`action(session)` once per (owner, idempotency key), in one write transaction with the claim and the
         stored response; later requests with the key replay that response. A request that raises stores nothing."""
@@ -214,12 +174,12 @@ class Idempotency:
         digest = request_digest(raw_body)
         for _attempt in range(3):
             try:
-                with self.rt.store.write() as session:
-                    begun = self.begin(session, owner, key, method, path, digest)
+                with self.rt.store.write() as tx:
+                    begun = self.begin(tx, owner, key, method, path, digest)
                     if begun.replay is not None:
                         return Outcome(begun.replay.status, begun.replay.body, replayed=True)
-                    status, body = action(session)
-                    self.complete(session, owner, key, status, body)
+                    status, body = action(tx)
+                    self.complete(tx, owner, key, status, body)
                 return Outcome(status, body)
             except ClaimRace:
                 continue  # the other transaction committed: the next pass replays it (or is 409)

@@ -1,9 +1,12 @@
-"""`POST /customers/bulk-import-sumsub-tokens`: redeem each token at Sumsub, create customer and application.
+"""`POST /customers/bulk-import-sumsub-tokens`: redeem each token at Sumsub, create its customer and application.
 
-Each row is atomic: the token is spent, the Sumsub applicant, customer and application are created, or nothing is.
-Rows run in small chunks, one write transaction per chunk. A row fails only before it writes (every check comes
-before the token is spent), so a failed row never undoes a successful one; anything failing after a spend fails
-the chunk's whole transaction. Rows become durable chunk by chunk (one transaction per row when rows are slowed).
+Read end to end, the import is: the route hands the raw request to `BulkImporter.handle`, which authenticates and
+parses it and `run`s it in chunks under its idempotency key; each chunk is one transaction that plans the chunk's
+redemptions at Sumsub (one read, every expected error found, nothing written), checks Dakota's own rule (individuals
+only), then writes: the tokens spent and the Sumsub copies, each row's customer, application and `customer.created`
+event. A row is atomic and independent by construction: it fails before anything is written (its plan), or it is
+written whole with its chunk; anything unexpected rolls the chunk back, and its rows run again one transaction each,
+so a failure stays with its row.
 """
 
 from __future__ import annotations
@@ -12,53 +15,34 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
 
 from simulator.control.faults import Faults
 from simulator.core.runtime import Runtime
-from simulator.core.store import deferred_inserts, insert_rows
 from simulator.core.text import BodyError, UnstorableText, decode_json
+from simulator.core.tx import Tx
 from simulator.dakota import auth
-from simulator.dakota import problems as p
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
 from simulator.dakota.applications import Applications
+from simulator.dakota.events import Events
 from simulator.dakota.idempotency import IN_PROGRESS, ClaimRace, Idempotency, Replay, parse_key, request_digest
 from simulator.dakota.mapping import MappedIndividual, map_applicant
-from simulator.dakota.models import ApiKey, Application, Customer
-from simulator.sumsub.errors import SumsubError
-from simulator.sumsub.models import Applicant
-from simulator.sumsub.service import REUSE_SCOPE, SPENT_TOKEN, ShareTokenError, SumsubService
-from simulator.webhooks.service import TARGETS_CACHE, Webhooks
+from simulator.dakota.onboarding import APPLICATION_TTL_SECONDS
+from simulator.sumsub.backend import Sumsub
+from simulator.sumsub.share_tokens import Redemption, RedemptionRefused
 
 MAX_TOKENS = 100
-_CUSTOMERS = cast(Table, Customer.__table__)
-_APPLICATIONS = cast(Table, Application.__table__)
-CHUNK_ROWS = 25  # rows per write transaction (each row in its own SAVEPOINT): about 40 ms of write lock
+CHUNK_ROWS = 25  # rows per write transaction: about 25 ms of write lock
 ROW_STEP = "dakota.import_row"
-APPLICATION_TTL_SECONDS = 30 * 24 * 3600
 ROW_INTERNAL_ERROR = (
     "Failed to redeem share token: the sandbox hit an internal error importing this token and rolled the row back; "
     "the token was not redeemed (see the sandbox's log)"
 )
+INDIVIDUALS_ONLY = "Token sharing supports individual applicants only; this token shares a company applicant"
 log = logging.getLogger(__name__)
-
-
-class FailedAfterSpend(Exception):
-    """A row failed after its token was spent; `row` is its answer (given once its transaction rolled back)."""
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        super().__init__(row["error"])
-        self.row = row
-
-
-class RowFailure(Exception):
-    def __init__(self, error: str, name: str = "Unknown") -> None:
-        super().__init__(error)
-        self.error = error
-        self.name = name
 
 
 @dataclass(frozen=True)
@@ -119,18 +103,30 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total": len(results), "succeeded": ok, "failed": len(results) - ok, "results": results}
 
 
-def row_error(err: ShareTokenError, client_id: str) -> str:
+def row_error(err: RedemptionRefused, client_id: str) -> str:
     template = _ROW_ERRORS.get(err.reason)
     if template is None:
         return f"Failed to redeem share token: {err.description}"
     return template.format(client=client_id, detail=err.description)
 
 
+def failed(error: str, name: str = "Unknown") -> dict[str, Any]:
+    return {"name": name, "success": False, "error": error}
+
+
+class _KeyRefused(Exception):
+    """The idempotency key belongs to another request (409 in progress, 422 other body): the request's answer."""
+
+    def __init__(self, problem: p.DakotaProblem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
 @dataclass
 class _Job:
     """One bulk import under its idempotency key: the rows done so far (and stored with the key)."""
 
-    key: ApiKey
+    key: q.KeyRow
     idem: str
     digest: str
     path: str
@@ -145,30 +141,28 @@ class _Job:
 
 class BulkImporter:
     def __init__(
-        self, rt: Runtime, sumsub: SumsubService, apps: Applications, webhooks: Webhooks, faults: Faults | None = None
+        self, rt: Runtime, sumsub: Sumsub, apps: Applications, events: Events, faults: Faults | None = None
     ) -> None:
         self.rt = rt
         self.faults = faults
         self.sumsub = sumsub
         self.apps = apps
-        self.webhooks = webhooks
+        self.events = events
         self.idempotency = Idempotency(rt)
 
     def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
         """Auth → idempotency header → body → the import (the permission was checked at the edge)."""
-        key = auth.authenticate_in(self.rt.store, api_key)
+        key = auth.authenticate(self.rt.store, api_key)
         idem = parse_key(idempotency_key)  # a bad header is reported before a bad body
         tokens = parse_tokens(raw_body)
         return self.run(_Job(key, idem, request_digest(raw_body), path, tokens))
 
+    # ------------------------------------------------------------------ chunks under the idempotency key
     def run(self, job: _Job) -> BulkResult:
         """The rows in chunks, one write transaction each: the first also claims the idempotency key, every one
         stores the rows done so far with it, the last one the response. So rows become durable chunk by chunk, and
         whatever stops the request, a retry with the same key replays or carries on; it never runs a row twice.
-
-        A row fails alone: an expected error (expired, used, 10513, ...) is raised before its token is spent, and
-        anything unexpected rolls back the whole chunk, whose rows then run again one transaction each, so that the
-        failure stays with its own row. A store that is busy or gone stops the request (503), not its rows."""
+        A store that is busy or gone stops the request (503), not its rows."""
         slow = self._slow_rows()
         size = 1 if slow else CHUNK_ROWS  # a slowed row must not hold the write lock while it waits
         try:
@@ -189,9 +183,11 @@ class BulkImporter:
         and a row that fails so on its own is recorded as a failed row (its transaction rolled back: its token is
         still unspent)."""
         try:
-            return self._claimed(job, lambda session, start: self._rows(session, job.key, job.tokens[start:][:size]))
-        except (OperationalError, InterfaceError, p.DakotaProblem):
-            raise  # the store is busy or gone, or the key belongs to another request: not this chunk's rows
+            return self._claimed(job, lambda tx, start: self.rows(tx, job.key, job.tokens[start:][:size]))
+        except _KeyRefused as refused:
+            raise refused.problem from None  # the key belongs to another request (409, 422)
+        except (OperationalError, InterfaceError):
+            raise  # the store is busy or gone: not this chunk's rows
         except Exception as exc:
             index = len(job.results)
             if size > 1:
@@ -201,33 +197,34 @@ class BulkImporter:
                     if replay is not None:
                         return replay
                 return None
-            if not isinstance(exc, FailedAfterSpend):
-                log.exception("bulk import: a row failed unexpectedly; it was rolled back")
-            error = exc
-            return self._claimed(job, lambda _session, start: [self._failed_row(error)] if start == index else [])
+            log.exception("bulk import: a row failed unexpectedly; it was rolled back")
+            return self._claimed(job, lambda _tx, start: [failed(ROW_INTERNAL_ERROR)] if start == index else [])
 
-    def _claimed(self, job: _Job, work: Callable[[Session, int], list[dict[str, Any]]]) -> Replay | None:
-        """`work(session, first row)` in one write transaction that claims the key the first time (or replays what
-        it holds) and records the rows with it. A concurrent first claim of the key is retried (then replays)."""
+    def _claimed(self, job: _Job, work: Callable[[Tx, int], list[dict[str, Any]]]) -> Replay | None:
+        """`work(tx, first row)` in one write transaction that claims the key the first time (or replays what it
+        holds) and records the rows with it. A concurrent first claim of the key is retried (then replays)."""
         for _attempt in range(3):
             try:
-                with self.rt.store.write() as session:
+                with self.rt.store.write() as tx:
                     done = job.results
                     if not job.claimed:
-                        begun = self.idempotency.begin(session, job.key.key, job.idem, "POST", job.path, job.digest)
+                        try:
+                            begun = self.idempotency.begin(tx, job.key.key, job.idem, "POST", job.path, job.digest)
+                        except p.DakotaProblem as problem:
+                            raise _KeyRefused(problem) from None
                         if begun.replay is not None:
                             return begun.replay
                         done = list(begun.progress.get("results", []))  # taken over: carry on from there
-                    rows = [*done, *work(session, len(done))]
+                    rows = [*done, *work(tx, len(done))]
                     if len(rows) == len(job.tokens):
-                        self.idempotency.complete(session, job.key.key, job.idem, 200, summary(rows))
+                        self.idempotency.complete(tx, job.key.key, job.idem, 200, summary(rows))
                     else:
-                        self.idempotency.save_progress(session, job.key.key, job.idem, {"results": rows})
+                        self.idempotency.save_progress(tx, job.key.key, job.idem, {"results": rows})
                 job.results, job.claimed = rows, True
                 return None
             except ClaimRace:
                 continue
-        raise p.DakotaProblem(409, IN_PROGRESS)
+        raise _KeyRefused(p.DakotaProblem(409, IN_PROGRESS))
 
     def _slow_rows(self) -> bool:
         # Each row is a Sumsub round trip at Dakota; a fault rule on `dakota.import_row` can slow it down.
@@ -240,85 +237,59 @@ class BulkImporter:
         if injection is not None and injection.latency_ms:
             time.sleep(injection.latency_ms / 1000)
 
-    def import_one(self, key: ApiKey, token: str) -> dict[str, Any]:
-        """One row, one transaction, no idempotency key (the Pact provider states): success with ids, or a failure
-        that left nothing behind."""
-        with self.rt.store.write() as session:
-            return self._rows(session, key, [token])[0]
-
-    def _rows(self, session: Session, key: ApiKey, tokens: list[str]) -> list[dict[str, Any]]:
-        """Rows in the caller's transaction. A row that fails does so before it writes anything (every check of
-        the redemption, and ours, comes before the token is spent), so it leaves nothing and never undoes another
-        row; an error after a spend is unexpected and fails the whole transaction. No savepoints: they cost a
-        fifth of a row."""
-        session.info[TARGETS_CACHE] = {}  # the import creates no webhook targets: read them once
-        with deferred_inserts(session):  # the successful rows' INSERTs, one executemany per table
-            return [self._import_row(session, key, t) for t in tokens]
-
-    def _import_row(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
-        """One row: success with ids, or a failure that wrote nothing (its deferred INSERTs are dropped). A row
-        error raised after the token was spent cannot be answered here (the spend is written): it fails the
-        transaction, and the row is answered with it once it runs alone (see `_step`)."""
-        session.info.pop(SPENT_TOKEN, None)
-        try:
-            with deferred_inserts(session):
-                return self._import_in(session, key, token)
-        except (ShareTokenError, RowFailure, SumsubError) as err:
-            if session.info.get(SPENT_TOKEN) == token:
-                raise FailedAfterSpend(self._failed_row(err)) from err
-            return self._failed_row(err)
-
-    def _failed_row(self, err: Exception) -> dict[str, Any]:
-        if isinstance(err, ShareTokenError):
-            return {"name": "Unknown", "success": False, "error": row_error(err, self.rt.settings.dakota_client_id)}
-        if isinstance(err, RowFailure):
-            return {"name": err.name, "success": False, "error": err.error}
-        if isinstance(err, SumsubError):
-            return {"name": "Unknown", "success": False, "error": f"Failed to redeem share token: {err.description}"}
-        if isinstance(err, FailedAfterSpend):
-            return err.row
-        return {"name": "Unknown", "success": False, "error": ROW_INTERNAL_ERROR}
-
-    def _import_in(self, session: Session, key: ApiKey, token: str) -> dict[str, Any]:
+    # ------------------------------------------------------------------ the rows: plan, then write
+    def rows(self, tx: Tx, key: q.KeyRow, tokens: list[str]) -> list[dict[str, Any]]:
+        """Import these tokens in the caller's transaction: each row a success with ids, or a failure that wrote
+        nothing."""
         settings = self.rt.settings
-        recipient = self.sumsub.client_ref(session, settings.dakota_client_id)
+        recipient = self.sumsub.workspaces.client(tx, settings.dakota_client_id)
         if recipient is None:
-            raise RowFailure(f"Dakota's Sumsub client {settings.dakota_client_id} is not configured")
-        red = self.sumsub.redeem(
-            session,
-            recipient,
-            token,
-            level_name=settings.dakota_level_name,
-            rechecks=True,
-            scope=REUSE_SCOPE,
-            before_spend=_individuals_only,
-        )
-        applicant = self.sumsub.applicant_dict(session, red.applicant, copy_values=False)
-        images = [
-            {
-                "idDocType": d.id_doc_type,
-                "idDocSubType": d.id_doc_sub_type,
-                "imageId": d.image_id,
-                "country": d.country,
-            }
-            for d in red.documents
-        ]
-        mapped = map_applicant(applicant, images, settings.address_placeholder_country)
-        name, customer_id, app_id = self._create(session, key, mapped, applicant, red.documents_requested)
-        return {"name": name, "success": True, "customer_id": customer_id, "application_id": app_id}
+            return [failed(f"Dakota's Sumsub client {settings.dakota_client_id} is not configured") for _ in tokens]
+        plans = self.sumsub.share_tokens.plan(tx, recipient, list(tokens), level_name=settings.dakota_level_name)
+        results: list[dict[str, Any]] = []
+        accepted: list[tuple[int, Redemption]] = []
+        for i, plan in enumerate(plans):
+            if isinstance(plan, RedemptionRefused):
+                results.append(failed(row_error(plan, settings.dakota_client_id)))
+            elif plan.donor.type != "individual":
+                name = (plan.donor.info or {}).get("companyName") or plan.donor.external_user_id
+                results.append(failed(INDIVIDUALS_ONLY, f"{name} (from Sumsub)" if name else "Unknown"))
+            else:
+                results.append({})
+                accepted.append((i, plan))
+        # From here on, writes only: nothing below raises an expected error.
+        self.sumsub.share_tokens.redeem(tx, [plan for _i, plan in accepted])
+        for i, plan in accepted:
+            results[i] = self._create(tx, key, plan)
+        return results
 
-    def _create(
+    def import_one(self, key: q.KeyRow, token: str) -> dict[str, Any]:
+        """One row, one transaction, no idempotency key (the Pact provider states)."""
+        with self.rt.store.write() as tx:
+            return self.rows(tx, key, [token])[0]
+
+    def _create(self, tx: Tx, key: q.KeyRow, plan: Redemption) -> dict[str, Any]:
+        """The customer, its application and its `customer.created` event for a redeemed token (all queued until
+        the transaction ends: nothing reads them back)."""
+        applicant = self.sumsub.applicants.to_dict(tx, plan.copy, copy_values=False)
+        images = [
+            {"idDocType": d.id_doc_type, "idDocSubType": d.id_doc_sub_type, "imageId": d.image_id, "country": d.country}
+            for d in plan.documents
+        ]
+        mapped = map_applicant(applicant, images, self.rt.settings.address_placeholder_country)
+        return self._insert(tx, key, mapped, applicant, plan.documents_requested)
+
+    def _insert(
         self,
-        session: Session,
-        key: ApiKey,
+        tx: Tx,
+        key: q.KeyRow,
         mapped: MappedIndividual,
         applicant: dict[str, Any],
         documents_requested: bool,
-    ) -> tuple[str, str, str]:
-        """Insert the customer and its application (Core INSERTs, deferred to the chunk's end: nothing reads them
-        back in this transaction); returns (customer name, customer id, application id)."""
+    ) -> dict[str, Any]:
+        """Queue the customer, its application and the event; returns the row's success."""
         ids = self.rt.ids
-        now = self.rt.clock.now(session)
+        now = self.rt.clock.now(tx)
         customer_id = ids.ksuid(now)
         name = mapped.customer_name()
         review = applicant.get("review", {})
@@ -335,23 +306,23 @@ class BulkImporter:
         if result:
             review_snake["review_result"] = {"review_answer": result.get("reviewAnswer")}
         app_id = ids.ksuid(now)
-        app_row: dict[str, Any] = {
-            "id": app_id,
-            "organization_id": key.organization_id,
-            "customer_id": customer_id,
-            "application_type": "individual",
-            "status": "pending",
-            "decision": None,
-            "decision_method": None,
-            "token": ids.secret(43),
-            "individual_id": ids.ksuid(now),
-            "individual": {**mapped.entity_fields(), "roles": ["individual"]},
-            "sumsub": {
+        app = q.ApplicationRow(
+            id=app_id,
+            organization_id=key.organization_id,
+            customer_id=customer_id,
+            application_type="individual",
+            status="pending",
+            decision=None,
+            decision_method=None,
+            token=ids.secret(43),
+            individual_id=ids.ksuid(now),
+            individual={**mapped.entity_fields(), "roles": ["individual"]},
+            sumsub={
                 "provider_applicant_id": applicant["id"],
                 "review": review_snake,
                 "sumsub_review_status": "documents_requested" if documents_requested else "approved",
             },
-            "documents": [
+            documents=[
                 {
                     "document_id": ids.ksuid(now),
                     "document_type": d.document_type,
@@ -365,50 +336,37 @@ class BulkImporter:
                 }
                 for d in mapped.documents
             ],
-            "attestations": {},
-            "flags": {"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "submitted_at": None,
-            "auto_decide_at": None,
-            "expires_at": now + APPLICATION_TTL_SECONDS,
-        }
-        insert_rows(
-            session,
-            _CUSTOMERS,
-            {
-                "id": customer_id,
-                "organization_id": key.organization_id,
-                "name": name,
-                "email": mapped.email_address,
-                "customer_type": "individual",
-                "kyb_status": "pending",
-                "external_id": None,
-                "application_id": app_id,
-                "source": "sumsub_import",
-                "created_at": now,
-                "updated_at": now,
-            },
+            attestations={},
+            flags={"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
+            version=1,
+            created_at=now,
+            updated_at=now,
+            submitted_at=None,
+            auto_decide_at=None,
+            expires_at=now + APPLICATION_TTL_SECONDS,
         )
-        insert_rows(session, _APPLICATIONS, app_row)
-        self.webhooks.emit_dakota(
-            session,
+        customer = q.CustomerRow(
+            id=customer_id,
+            organization_id=key.organization_id,
+            name=name,
+            email=mapped.email_address,
+            customer_type="individual",
+            kyb_status="pending",
+            external_id=None,
+            application_id=app_id,
+            source="sumsub_import",
+            created_at=now,
+            updated_at=now,
+        )
+        q.insert_customer(tx, customer, later=True)
+        q.insert_application(tx, app, later=True)
+        self.events.emit(
+            tx,
             key.organization_id,
             "customer.created",
             {"customer_id": customer_id, "name": name, "customer_type": "individual"},
         )
-        return name, customer_id, app_id
-
-
-def _individuals_only(donor: Applicant) -> None:
-    """Token sharing covers individuals: a company applicant's token is refused before it is spent."""
-    if donor.type != "individual":
-        name = (donor.info or {}).get("companyName") or donor.external_user_id
-        raise RowFailure(
-            "Token sharing supports individual applicants only; this token shares a company applicant",
-            name=f"{name} (from Sumsub)" if name else "Unknown",
-        )
+        return {"name": name, "success": True, "customer_id": customer_id, "application_id": app_id}
 
 
 def _iso_from_sumsub(value: Any) -> str | None:

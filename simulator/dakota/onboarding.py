@@ -10,18 +10,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pycountry
-from sqlalchemy import bindparam, literal, select
-from sqlalchemy.orm import Session
 
 from simulator.core.runtime import Runtime
-from simulator.core.store import FastQuery, lock_rows, locked_get
-from simulator.dakota import problems as p
-from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications
-from simulator.dakota.models import ApiKey, Application, Customer
-from simulator.dakota.problems import ApplicationNotReady
-from simulator.sumsub.models import Applicant
-from simulator.sumsub.service import SumsubService
-from simulator.webhooks.service import Webhooks
+from simulator.core.tx import Tx
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
+from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications, kyc_status
+from simulator.dakota.errors import ApplicationNotReady
+from simulator.dakota.events import Events
+from simulator.sumsub import queries as sumsub_queries
+from simulator.sumsub.backend import Sumsub
 
 ROLES = ("ubo", "control_person", "applicant", "individual")
 EMPLOYMENT = ("employed", "self_employed", "unemployed", "student", "retired")
@@ -73,17 +71,7 @@ SIMULATION_TYPES = (
     "applicant_suspend",
 )
 RUNTIME_STATE = "runtime_settings"
-# Is any submitted application due for auto-approval? The condition of `settle_due`, as a cheap read.
-_ANY_DUE = FastQuery(
-    select(literal(1))
-    .select_from(Application)
-    .where(
-        Application.status == "submitted",
-        Application.auto_decide_at.is_not(None),
-        Application.auto_decide_at <= bindparam("p_now"),
-    )
-    .limit(1)
-)
+APPLICATION_TTL_SECONDS = 30 * 24 * 3600
 _EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 _TEST_DOMAINS = ("example.com", "example.org", "example.net", "test.com")
 _TEST_TLDS = (".test", ".example", ".invalid", ".localhost")
@@ -225,34 +213,33 @@ def validate_individual(
 
 
 class Onboarding:
-    def __init__(self, rt: Runtime, apps: Applications, webhooks: Webhooks, sumsub: SumsubService) -> None:
+    def __init__(self, rt: Runtime, apps: Applications, events: Events, sumsub: Sumsub) -> None:
         self.rt = rt
         self.apps = apps
-        self.webhooks = webhooks
+        self.events = events
         self.sumsub = sumsub
 
     # ------------------------------------------------------------------ helpers
-    def _editable(self, app: Application) -> None:
+    def _editable(self, app: q.ApplicationRow) -> None:
         if app.status not in EDITABLE:
             raise p.DakotaProblem(
                 409, f"Application already {app.status}: it cannot be modified", title="Application not editable"
             )
 
-    def _touch(self, session: Session, app: Application) -> float:
-        now = self.rt.clock.now(session)
+    def _touch(self, tx: Tx, app: q.ApplicationRow) -> float:
+        now = self.rt.clock.now(tx)
         app.updated_at = now
         app.version += 1
         return now
 
-    def _customer(self, session: Session, app: Application) -> Customer:
-        c = session.get(Customer, app.customer_id)
+    def _customer(self, tx: Tx, app: q.ApplicationRow) -> q.CustomerRow:
+        c = q.customer(tx, app.customer_id, for_update=True)
         assert c is not None
         return c
 
-    def customer_object(self, session: Session, c: Customer) -> dict[str, Any]:
-        app = session.get(Application, c.application_id) if c.application_id else None
-        from simulator.dakota.applications import kyc_status
-
+    @staticmethod
+    def customer_object(c: q.CustomerRow, app: q.ApplicationRow | None) -> dict[str, Any]:
+        """The `data.object` of customer events."""
         return {
             "customer_id": c.id,
             "name": c.name,
@@ -264,14 +251,20 @@ class Onboarding:
         }
 
     def emit_customer_updated(
-        self, session: Session, c: Customer, previous: dict[str, Any], simulation_id: str | None = None
+        self,
+        tx: Tx,
+        c: q.CustomerRow,
+        app: q.ApplicationRow,
+        before: dict[str, Any],
+        simulation_id: str | None = None,
     ) -> None:
-        self.webhooks.emit_dakota(
-            session, c.organization_id, "customer.updated", self.customer_object(session, c), previous, simulation_id
-        )
+        """`customer.updated` with what changed since `before` (the customer object before the change)."""
+        after = self.customer_object(c, app)
+        previous = {k: v for k, v in before.items() if after.get(k) != v}
+        self.events.emit(tx, c.organization_id, "customer.updated", after, previous, simulation_id)
 
     # ------------------------------------------------------------------ manual customers
-    def create_customer(self, session: Session, key: ApiKey, body: Any) -> dict[str, Any]:
+    def create_customer(self, tx: Tx, key: q.KeyRow, body: Any) -> dict[str, Any]:
         """`POST /customers`: a customer with an empty application (the dashboard's Manual mode)."""
         if not isinstance(body, dict):
             raise p.invalid("Request body must be a JSON object", "body")
@@ -284,26 +277,17 @@ class Onboarding:
         external_id = body.get("external_id")
         if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 256):
             raise p.invalid("external_id must be a string of at most 256 characters", "external_id")
-        now = self.rt.clock.now(session)
+        now = self.rt.clock.now(tx)
         ids = self.rt.ids
-        customer = Customer(
-            id=ids.ksuid(now),
+        customer_id, app_id = ids.ksuid(now), ids.ksuid(now)
+        app = q.ApplicationRow(
+            id=app_id,
             organization_id=key.organization_id,
-            name=name.strip(),
-            email=None,
-            customer_type=ctype,
-            kyb_status="pending",
-            external_id=external_id,
-            source="api",
-            created_at=now,
-            updated_at=now,
-        )
-        app = Application(
-            id=ids.ksuid(now),
-            organization_id=key.organization_id,
-            customer_id=customer.id,
+            customer_id=customer_id,
             application_type=ctype,
             status="pending",
+            decision=None,
+            decision_method=None,
             token=ids.secret(43),
             individual_id=ids.ksuid(now),
             individual={},
@@ -311,17 +295,30 @@ class Onboarding:
             documents=[],
             attestations={},
             flags={"source": "manual"},
+            version=1,
             created_at=now,
             updated_at=now,
-            expires_at=now + 30 * 24 * 3600,
+            submitted_at=None,
+            auto_decide_at=None,
+            expires_at=now + APPLICATION_TTL_SECONDS,
         )
-        customer.application_id = app.id
-        session.add(customer)
-        session.flush()
-        session.add(app)
-        session.flush()
-        self.webhooks.emit_dakota(
-            session,
+        customer = q.CustomerRow(
+            id=customer_id,
+            organization_id=key.organization_id,
+            name=name.strip(),
+            email=None,
+            customer_type=ctype,
+            kyb_status="pending",
+            external_id=external_id,
+            application_id=app_id,
+            source="api",
+            created_at=now,
+            updated_at=now,
+        )
+        q.insert_customer(tx, customer)
+        q.insert_application(tx, app)
+        self.events.emit(
+            tx,
             key.organization_id,
             "customer.created",
             {"customer_id": customer.id, "name": customer.name, "customer_type": ctype},
@@ -335,9 +332,9 @@ class Onboarding:
         }
 
     # ------------------------------------------------------------------ step 3
-    def update_individual_details(self, session: Session, app: Application, body: Any) -> dict[str, Any]:
+    def update_individual_details(self, tx: Tx, app: q.ApplicationRow, body: Any) -> dict[str, Any]:
         self._editable(app)
-        today = datetime.fromtimestamp(self.rt.clock.now(session), tz=UTC).date()
+        today = datetime.fromtimestamp(self.rt.clock.now(tx), tz=UTC).date()
         clean, errors = validate_individual(body, today, app.individual.get("ssn"))
         if errors:
             raise p.DakotaProblem(
@@ -346,18 +343,18 @@ class Onboarding:
                 title="Validation failed",
                 errors=errors,
             )
-        customer = self._customer(session, app)
-        before = self.customer_object(session, customer)
+        customer = self._customer(tx, app)
+        before = self.customer_object(customer, app)
         if app.individual.get("phone_number"):
             clean["phone_number"] = app.individual["phone_number"]
         app.individual = clean
         app.flags = {**app.flags, "address_placeholder": False}
-        now = self._touch(session, app)
-        if customer.email != clean["email_address"]:
-            customer.email = clean["email_address"]
+        now = self._touch(tx, app)
+        q.save_application(tx, app, "individual", "flags", "updated_at", "version")
+        customer.email = clean["email_address"]
         customer.updated_at = now
-        after = self.customer_object(session, customer)
-        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+        q.save_customer(tx, customer, "email", "updated_at")
+        self.emit_customer_updated(tx, customer, app, before)
         return {
             "application_id": app.id,
             "application_status": app.status,
@@ -365,59 +362,14 @@ class Onboarding:
             "individual": self.apps.individual_entity(app),
         }
 
-    def upload_document(self, session: Session, app: Application, individual_id: str, body: Any) -> dict[str, Any]:
+    def upload_document(self, tx: Tx, app: q.ApplicationRow, individual_id: str, body: Any) -> dict[str, Any]:
         if individual_id != app.individual_id:
             raise p.DakotaProblem(404, "Individual not found in this application", title="Individual not found")
         self._editable(app)
-        if not isinstance(body, dict):
-            raise p.invalid("Request body must be a JSON object", "body")
-        doc_type = body.get("type")
-        if doc_type not in DOCUMENT_TYPES:
-            raise p.invalid(f"type must be one of {', '.join(DOCUMENT_TYPES)}", "type")
-        file_type = body.get("file_type")
-        if file_type not in FILE_MAGIC:
-            raise p.invalid("file_type must be pdf, jpeg or png", "file_type")
-        raw = body.get("file_content")
-        if not isinstance(raw, str) or not raw:
-            raise p.invalid("file_content is required: the base64-encoded file", "file_content", "required")
-        if len(raw) > (MAX_DOCUMENT_BYTES * 4) // 3 + 8:
-            raise p.DakotaProblem(413, "File size exceeds the 10MB limit; use the presigned upload for larger files")
-        try:
-            content = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise p.invalid("file_content must be valid base64", "file_content") from None
-        if not content:
-            raise p.invalid("file_content is empty", "file_content")
-        if len(content) > MAX_DOCUMENT_BYTES:
-            raise p.DakotaProblem(413, "File size exceeds the 10MB limit; use the presigned upload for larger files")
-        if not content.startswith(FILE_MAGIC[file_type]):
-            raise p.invalid(f"file_content is not a {file_type} file", "file_content", "type_mismatch")
-        country = body.get("country")
-        if not valid_country(country):
-            raise p.invalid(
-                "country is required: the issuing country's ISO 3166-1 alpha-2 code",
-                "country",
-                "required" if country is None else "invalid",
-            )
+        today = datetime.fromtimestamp(self.rt.clock.now(tx), tz=UTC).date()
+        doc_type, file_type, content, country, id_number, valid_until, filename = _checked_document(body, today)
+        now = self._touch(tx, app)
         identity = doc_type in IDENTITY_DOCS
-        id_number = body.get("id_number")
-        if identity and (not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 50):
-            raise p.invalid("id_number is required for identity documents", "id_number", "required")
-        valid_until = body.get("valid_until")
-        if valid_until is not None:
-            try:
-                until = date.fromisoformat(valid_until) if isinstance(valid_until, str) else None
-            except ValueError:
-                until = None
-            if until is None:
-                raise p.invalid("valid_until must be a date (YYYY-MM-DD)", "valid_until")
-            today = datetime.fromtimestamp(self.rt.clock.now(session), tz=UTC).date()
-            if until < today:
-                raise p.invalid("the document has expired (valid_until is in the past)", "valid_until", "expired")
-        filename = body.get("filename")
-        if filename is not None and (not isinstance(filename, str) or len(filename) > 100):
-            raise p.invalid("filename must be a string of at most 100 characters", "filename")
-        now = self._touch(session, app)
         doc = {
             "document_id": self.rt.ids.ksuid(now),
             "document_type": doc_type,
@@ -430,34 +382,33 @@ class Onboarding:
             "country": country,
             "id_number": id_number if identity else None,
             "valid_until": valid_until,
-            "filename": _safe_filename(filename),
+            "filename": filename,
         }
         app.documents = [*app.documents, doc]
         if identity and app.sumsub and app.sumsub.get("sumsub_review_status") == "documents_requested":
-            self._close_documents_requested(session, app, now)
+            self._close_documents_requested(tx, app)
+        q.save_application(tx, app, "documents", "sumsub", "updated_at", "version")
         return {"document_id": doc["document_id"]}
 
-    def _close_documents_requested(self, session: Session, app: Application, now: float) -> None:
+    def _close_documents_requested(self, tx: Tx, app: q.ApplicationRow) -> None:
         """The missing identity document arrived: Sumsub's review on Dakota's side completes GREEN."""
         assert app.sumsub is not None
-        applicant = session.get(Applicant, app.sumsub["provider_applicant_id"])
+        applicant = sumsub_queries.applicant(tx, app.sumsub["provider_applicant_id"], for_update=True)
         review = dict(app.sumsub.get("review", {}))
         if applicant is not None:
-            self.sumsub.complete_review(session, applicant, {"reviewAnswer": "GREEN"})
+            self.sumsub.documents.complete_review(tx, applicant, {"reviewAnswer": "GREEN"})
+            review_date = applicant.review.get("reviewDate", "")
             review.update(
                 {
                     "review_status": "completed",
                     "review_result": {"review_answer": "GREEN"},
-                    "review_date": applicant.review.get("reviewDate", "")[:10]
-                    + "T"
-                    + applicant.review.get("reviewDate", "")[11:19]
-                    + "Z",
+                    "review_date": review_date[:10] + "T" + review_date[11:19] + "Z",
                     "attempt_cnt": applicant.review.get("attemptCnt", 1),
                 }
             )
         app.sumsub = {**app.sumsub, "review": review, "sumsub_review_status": "approved"}
 
-    def attest(self, session: Session, app: Application, body: Any) -> None:
+    def attest(self, tx: Tx, app: q.ApplicationRow, body: Any) -> None:
         self._editable(app)
         if not isinstance(body, dict):
             raise p.invalid("Request body must be a JSON object", "body")
@@ -467,7 +418,7 @@ class Onboarding:
         ts = body.get("timestamp")
         if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
             raise p.invalid("timestamp is required: unix seconds", "timestamp", "required")
-        if ts > self.rt.clock.now(session) + 300:
+        if ts > self.rt.clock.now(tx) + 300:
             raise p.invalid("timestamp cannot be in the future", "timestamp")
         if body.get("applicant_id") != app.individual_id:
             raise p.invalid(
@@ -483,10 +434,11 @@ class Onboarding:
                 raise p.invalid("e_sign must be submitted first", "attestation_type", "e_sign_required")
             if ts <= esign["timestamp"]:
                 raise p.invalid("timestamp must be after the e_sign attestation", "timestamp")
-        self._touch(session, app)
+        self._touch(tx, app)
         app.attestations = {**app.attestations, kind: {"timestamp": ts, "attested_by": f"{first} {last}"}}
+        q.save_application(tx, app, "attestations", "updated_at", "version")
 
-    def submit(self, session: Session, app: Application) -> dict[str, Any]:
+    def submit(self, tx: Tx, app: q.ApplicationRow) -> dict[str, Any]:
         """Submit, or answer `application_not_ready` listing exactly what is missing."""
         if app.status not in EDITABLE:
             raise ApplicationNotReady(
@@ -500,55 +452,36 @@ class Onboarding:
             )
         v = self.apps.validation(app)
         if not v["ready"]:
-            ind = v["primary_individual"]
-            entity = {
-                "applicant_type": "individual",
-                "applicant_id": app.individual_id,
-                "first_name": app.individual.get("first_name", ""),
-                "last_name": app.individual.get("last_name", ""),
-                "ready": ind["ready"],
-                "document_info": {
-                    "uploaded_documents": ind["documents"]["uploaded_documents"],
-                    "missing_documents": [d for d in ind["documents"]["missing_documents"] if d["required"]],
-                },
-                "missing_fields": ind["details"]["missing_fields"],
-            }
-            raise ApplicationNotReady(
-                {
-                    "code": "application_not_ready",
-                    "application_id": app.id,
-                    "status_message": v["status_message"],
-                    "incomplete_applicants": [] if ind["ready"] else [entity],
-                    "missing_attestations": v["attestations"]["missing"],
-                }
-            )
-        customer = self._customer(session, app)
-        before = self.customer_object(session, customer)
-        now = self._touch(session, app)
+            raise ApplicationNotReady(_not_ready(app, v))
+        customer = self._customer(tx, app)
+        before = self.customer_object(customer, app)
+        now = self._touch(tx, app)
         app.status = "submitted"
         app.submitted_at = now
         app.decision = None  # a resubmission (after an information request) awaits a new decision
         app.decision_method = None
-        delay = self.runtime_settings(session).get("auto_approve_after_seconds")
+        delay = self.runtime_settings(tx).get("auto_approve_after_seconds")
         app.auto_decide_at = now + float(delay) if delay is not None else None
+        q.save_application(
+            tx, app, "status", "submitted_at", "decision", "decision_method", "auto_decide_at", "updated_at", "version"
+        )
         if delay is not None:
-            self.webhooks.work_queued.set()
+            self.events.outbox.work_queued.set()  # the dispatcher settles it when due
         customer.updated_at = now
-        self.webhooks.emit_dakota(
-            session,
+        q.save_customer(tx, customer, "updated_at")
+        self.events.emit(
+            tx,
             customer.organization_id,
             "customer.kyb_application.submitted",
             {"customer_id": customer.id, "type": "individual", "application_id": app.id},
         )
-        after = self.customer_object(session, customer)
-        self.emit_customer_updated(session, customer, {k: v for k, v in before.items() if after.get(k) != v})
+        self.emit_customer_updated(tx, customer, app, before)
         return self.apps.application_dict(app, {"all"})
 
     # ------------------------------------------------------------------ review
-    def simulate(self, session: Session, key: ApiKey, body: Any) -> dict[str, Any]:
-        """`POST /sandbox/simulate/onboarding`: drive a review decision as Dakota's sandbox does."""
-        if key.role not in ("admin", "operator"):
-            raise p.DakotaProblem(403, "Simulations require an admin or operator API key")
+    def simulate(self, tx: Tx, key: q.KeyRow, body: Any) -> dict[str, Any]:
+        """`POST /sandbox/simulate/onboarding`: drive a review decision as Dakota's sandbox does (the caller's
+        role was checked at the edge)."""
         if not isinstance(body, dict):
             raise p.invalid("Request body must be a JSON object", "body")
         kind = body.get("type")
@@ -563,7 +496,7 @@ class Onboarding:
         fields = body.get("info_request_fields")
         if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
             raise p.invalid("info_request_fields must be an array of strings", "info_request_fields")
-        app = locked_get(session, Application, app_id) if len(app_id) <= 64 else None
+        app = q.application(tx, app_id, for_update=True) if len(app_id) <= 64 else None
         if app is None or app.organization_id != key.organization_id:
             raise p.DakotaProblem(404, "Applicant not found", title="Applicant not found")
         if app.status not in DECIDABLE:
@@ -573,15 +506,15 @@ class Onboarding:
                 "applicant_id",
                 "not_submitted",
             )
-        customer = self._customer(session, app)
+        customer = self._customer(tx, app)
         previous_kyb = customer.kyb_status
         if kind.endswith("_approve") or kind == "applicant_activate":
             provision = kind in ("kyb_approve", "applicant_activate")
-            self.decide(session, app, "approved", "manual", provision=provision, simulation_id=sim_id)
+            self.decide(tx, app, customer, "approved", "manual", provision=provision, simulation_id=sim_id)
         elif kind.endswith("_reject") or kind == "applicant_suspend":
-            self.decide(session, app, "declined", "manual", reason=body.get("reason_code"), simulation_id=sim_id)
+            self.decide(tx, app, customer, "declined", "manual", reason=body.get("reason_code"), simulation_id=sim_id)
         else:
-            self.request_information(session, app, fields or [], body.get("reason_code"), simulation_id=sim_id)
+            self.request_information(tx, app, customer, fields or [], body.get("reason_code"), simulation_id=sim_id)
         return {
             "simulation_id": sim_id,
             "applicant_id": app.id,
@@ -592,8 +525,9 @@ class Onboarding:
 
     def decide(
         self,
-        session: Session,
-        app: Application,
+        tx: Tx,
+        app: q.ApplicationRow,
+        customer: q.CustomerRow,
         decision: str,
         method: str,
         *,
@@ -601,15 +535,17 @@ class Onboarding:
         reason: Any = None,
         simulation_id: str | None = None,
     ) -> None:
-        customer = self._customer(session, app)
-        before = self.customer_object(session, customer)
-        now = self._touch(session, app)
+        before = self.customer_object(customer, app)
+        now = self._touch(tx, app)
         app.status = decision
         app.decision = decision
         app.decision_method = method
         app.auto_decide_at = None
         if reason is not None:
             app.flags = {**app.flags, "reason_code": str(reason)}
+        q.save_application(
+            tx, app, "status", "decision", "decision_method", "auto_decide_at", "flags", "updated_at", "version"
+        )
         if decision == "declined":
             customer.kyb_status = "rejected"
         elif provision:
@@ -617,66 +553,140 @@ class Onboarding:
         elif customer.kyb_status == "rejected":
             customer.kyb_status = "pending"  # a later approval lifts an earlier rejection
         customer.updated_at = now
+        q.save_customer(tx, customer, "kyb_status", "updated_at")
         if provision:
-            for provider in ("sumsub", "dakota_compliance"):
-                self.webhooks.emit_dakota(
-                    session,
-                    customer.organization_id,
-                    "customer.kyb_status.created",
-                    {"customer_id": customer.id, "kyb_status": "approved", "provider_id": provider},
-                    simulation_id=simulation_id,
-                )
-            self.webhooks.emit_dakota(
-                session,
+            self._provision(tx, customer, now, simulation_id)
+        self.emit_customer_updated(tx, customer, app, before, simulation_id)
+
+    def _provision(self, tx: Tx, customer: q.CustomerRow, now: float, simulation_id: str | None) -> None:
+        """An approved business relationship: KYB statuses from both providers, and a recipient."""
+        for provider in ("sumsub", "dakota_compliance"):
+            self.events.emit(
+                tx,
                 customer.organization_id,
-                "recipient.created",
-                {"recipient_id": self.rt.ids.ksuid(now), "customer_id": customer.id, "name": customer.name},
+                "customer.kyb_status.created",
+                {"customer_id": customer.id, "kyb_status": "approved", "provider_id": provider},
                 simulation_id=simulation_id,
             )
-        after = self.customer_object(session, customer)
-        changed = {k: v for k, v in before.items() if after.get(k) != v}
-        self.emit_customer_updated(session, customer, changed, simulation_id)
+        self.events.emit(
+            tx,
+            customer.organization_id,
+            "recipient.created",
+            {"recipient_id": self.rt.ids.ksuid(now), "customer_id": customer.id, "name": customer.name},
+            simulation_id=simulation_id,
+        )
 
     def request_information(
         self,
-        session: Session,
-        app: Application,
+        tx: Tx,
+        app: q.ApplicationRow,
+        customer: q.CustomerRow,
         fields: list[str],
         reason: Any,
         simulation_id: str | None = None,
     ) -> None:
-        customer = self._customer(session, app)
-        before = self.customer_object(session, customer)
-        self._touch(session, app)
+        before = self.customer_object(customer, app)
+        self._touch(tx, app)
         app.status = "request_for_information"
         app.auto_decide_at = None
         app.flags = {**app.flags, "info_request_fields": fields, "reason_code": reason}
-        after = self.customer_object(session, customer)
-        changed = {k: v for k, v in before.items() if after.get(k) != v}
-        self.emit_customer_updated(session, customer, changed, simulation_id)
+        q.save_application(tx, app, "status", "auto_decide_at", "flags", "updated_at", "version")
+        self.emit_customer_updated(tx, customer, app, before, simulation_id)
 
     # ------------------------------------------------------------------ settling due work
-    def runtime_settings(self, session: Session) -> dict[str, Any]:
-        return self.rt.store.get_state(session, RUNTIME_STATE) or {}
+    def runtime_settings(self, tx: Tx) -> dict[str, Any]:
+        return self.rt.store.get_state(tx, RUNTIME_STATE) or {}
 
     def settle_due(self) -> list[dict[str, Any]]:
         """Auto-approve submitted applications whose delay has passed on the simulated clock."""
         fired: list[dict[str, Any]] = []
-        if self.rt.store.fetch_one(_ANY_DUE, p_now=self.rt.clock.now()) is None:
+        if not q.any_due_for_auto_decision(self.rt.store, self.rt.clock.now()):
             return fired  # a read first: the dispatcher polls often, and a write transaction would hold up writers
-        with self.rt.store.write() as session:
-            now = self.rt.clock.now(session)
-            q = select(Application).where(
-                Application.status == "submitted",
-                Application.auto_decide_at.is_not(None),
-                Application.auto_decide_at <= now,
-            )
-            if lock_rows(session):
-                q = q.with_for_update(skip_locked=True)  # another worker is settling those
-            for app in session.scalars(q):
-                self.decide(session, app, "approved", "auto")
+        with self.rt.store.write() as tx:
+            for app in q.due_for_auto_decision(tx, self.rt.clock.now(tx)):
+                self.decide(tx, app, self._customer(tx, app), "approved", "auto")
                 fired.append({"kind": "auto_approval", "application_id": app.id, "outcome": "approved"})
         return fired
+
+
+def _not_ready(app: q.ApplicationRow, v: dict[str, Any]) -> dict[str, Any]:
+    """Dakota's `application_not_ready` body, listing exactly what is missing."""
+    ind = v["primary_individual"]
+    entity = {
+        "applicant_type": "individual",
+        "applicant_id": app.individual_id,
+        "first_name": app.individual.get("first_name", ""),
+        "last_name": app.individual.get("last_name", ""),
+        "ready": ind["ready"],
+        "document_info": {
+            "uploaded_documents": ind["documents"]["uploaded_documents"],
+            "missing_documents": [d for d in ind["documents"]["missing_documents"] if d["required"]],
+        },
+        "missing_fields": ind["details"]["missing_fields"],
+    }
+    return {
+        "code": "application_not_ready",
+        "application_id": app.id,
+        "status_message": v["status_message"],
+        "incomplete_applicants": [] if ind["ready"] else [entity],
+        "missing_attestations": v["attestations"]["missing"],
+    }
+
+
+def _checked_document(body: Any, today: date) -> tuple[str, str, bytes, str, str | None, str | None, str | None]:
+    """An upload's (type, file type, bytes, country, id number, valid until, safe file name), or Dakota's 400/413."""
+    if not isinstance(body, dict):
+        raise p.invalid("Request body must be a JSON object", "body")
+    doc_type = body.get("type")
+    if doc_type not in DOCUMENT_TYPES:
+        raise p.invalid(f"type must be one of {', '.join(DOCUMENT_TYPES)}", "type")
+    file_type = body.get("file_type")
+    if file_type not in FILE_MAGIC:
+        raise p.invalid("file_type must be pdf, jpeg or png", "file_type")
+    content = _decoded_file(body.get("file_content"), file_type)
+    country = body.get("country")
+    if not valid_country(country):
+        raise p.invalid(
+            "country is required: the issuing country's ISO 3166-1 alpha-2 code",
+            "country",
+            "required" if country is None else "invalid",
+        )
+    id_number = body.get("id_number")
+    if doc_type in IDENTITY_DOCS and (not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 50):
+        raise p.invalid("id_number is required for identity documents", "id_number", "required")
+    valid_until = body.get("valid_until")
+    if valid_until is not None:
+        try:
+            until = date.fromisoformat(valid_until) if isinstance(valid_until, str) else None
+        except ValueError:
+            until = None
+        if until is None:
+            raise p.invalid("valid_until must be a date (YYYY-MM-DD)", "valid_until")
+        if until < today:
+            raise p.invalid("the document has expired (valid_until is in the past)", "valid_until", "expired")
+    filename = body.get("filename")
+    if filename is not None and (not isinstance(filename, str) or len(filename) > 100):
+        raise p.invalid("filename must be a string of at most 100 characters", "filename")
+    return str(doc_type), str(file_type), content, str(country), id_number, valid_until, _safe_filename(filename)
+
+
+def _decoded_file(raw: Any, file_type: str) -> bytes:
+    if not isinstance(raw, str) or not raw:
+        raise p.invalid("file_content is required: the base64-encoded file", "file_content", "required")
+    too_big = "File size exceeds the 10MB limit; use the presigned upload for larger files"
+    if len(raw) > (MAX_DOCUMENT_BYTES * 4) // 3 + 8:
+        raise p.DakotaProblem(413, too_big)
+    try:
+        content = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise p.invalid("file_content must be valid base64", "file_content") from None
+    if not content:
+        raise p.invalid("file_content is empty", "file_content")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise p.DakotaProblem(413, too_big)
+    if not content.startswith(FILE_MAGIC[file_type]):
+        raise p.invalid(f"file_content is not a {file_type} file", "file_content", "type_mismatch")
+    return content
 
 
 def _safe_filename(name: Any) -> str | None:

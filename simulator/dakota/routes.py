@@ -7,18 +7,32 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from simulator.core.tx import Tx
 from simulator.dakota import auth
-from simulator.dakota import problems as p
+from simulator.dakota import errors as p
+from simulator.dakota import queries as q
 from simulator.dakota.applications import INCLUDE_VALUES, paginate
+from simulator.dakota.backend import Dakota
 from simulator.http import ok, parse_json_or, read_args, sandbox
 
 bp = Blueprint("dakota", __name__)
 
 
+def dakota() -> Dakota:
+    return sandbox().dakota
+
+
+def _key() -> q.KeyRow:
+    return auth.authenticate(sandbox().rt.store, request.headers.get("x-api-key"))
+
+
+def _body() -> Any:
+    return parse_json_or(p.invalid)
+
+
 @bp.post("/customers/bulk-import-sumsub-tokens")
 def bulk_import_sumsub_tokens() -> Response:
-    sb = sandbox()
-    result = sb.importer.handle(
+    result = dakota().importer.handle(
         api_key=request.headers.get("x-api-key"),
         idempotency_key=request.headers.get("x-idempotency-key"),
         raw_body=request.get_data(cache=True),
@@ -30,64 +44,59 @@ def bulk_import_sumsub_tokens() -> Response:
     return resp
 
 
+# ---------------------------------------------------------------------- customers and applications
 @bp.get("/customers")
 def list_customers() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = auth.authenticate(session, request.headers.get("x-api-key"))
-        return ok(sb.applications.list_customers(session, key, read_args()))
+    key = _key()
+    with sandbox().rt.store.read() as tx:
+        return ok(dakota().applications.list_customers(tx, key, read_args()))
 
 
 @bp.get("/customers/<customer_id>")
 def get_customer(customer_id: str) -> Response:
-    sb = sandbox()
-    key = auth.authenticate_in(sb.rt.store, request.headers.get("x-api-key"))
-    return ok(sb.applications.customer_view(key, customer_id))
+    return ok(dakota().applications.customer_view(_key(), customer_id))
+
+
+@bp.post("/customers")
+def create_customer() -> Response:
+    return _keyed_post(201, dakota().onboarding.create_customer)
 
 
 @bp.get("/applications")
 def list_applications() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = auth.authenticate(session, request.headers.get("x-api-key"))
-        return ok(sb.applications.list_applications(session, key, read_args()))
+    key = _key()
+    with sandbox().rt.store.read() as tx:
+        return ok(dakota().applications.list_applications(tx, key, read_args()))
 
 
 @bp.get("/applications/<application_id>")
 def get_application(application_id: str) -> Response:
-    sb = sandbox()
     raw = request.args.get("include")
     include = None if raw is None else {x.strip() for x in raw.split(",") if x.strip()}
     unknown = (include or set()) - set(INCLUDE_VALUES)
     if unknown:
         raise p.invalid(
-            f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}",
-            "include",
+            f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}", "include"
         )
     token = request.headers.get("X-Application-Token")
     if not token and request.headers.get("x-api-key"):
         raise p.DakotaProblem(
-            403,
-            "This operation authenticates with X-Application-Token (see the customer's application_url)",
+            403, "This operation authenticates with X-Application-Token (see the customer's application_url)"
         )
-    return ok(sb.applications.application_view(application_id, token, include))
+    return ok(dakota().applications.application_view(application_id, token, include))
 
 
-# ---------------------------------------------------------------------- customers and Step 3
-def _api_key(session: Any) -> Any:
-    return auth.authenticate(session, request.headers.get("x-api-key"))
-
-
-def _idempotent(owner: str, execute: Callable[[Any], tuple[int, dict[str, Any]]]) -> Response:
+# ---------------------------------------------------------------------- Step 3
+def _idempotent(owner: str, action: Callable[[Tx], tuple[int, dict[str, Any]]]) -> Response:
     """Run a POST once per (caller, x-idempotency-key), in one write transaction with its claim and stored response;
     a repeat replays the first response."""
-    outcome = sandbox().importer.idempotency.run(
+    outcome = dakota().importer.idempotency.run(
         owner,
         request.headers.get("x-idempotency-key"),
         request.method,
         request.path,
         request.get_data(cache=True),
-        execute,
+        action,
     )
     resp = Response(status=204) if outcome.status == 204 else ok(outcome.body, outcome.status)
     if outcome.replayed:
@@ -95,68 +104,56 @@ def _idempotent(owner: str, execute: Callable[[Any], tuple[int, dict[str, Any]]]
     return resp
 
 
-def _body() -> Any:
-    return parse_json_or(p.invalid)
-
-
-def _keyed_post(status: int, action: Callable[[Any, Any, Any], dict[str, Any]]) -> Response:
-    """x-api-key POSTs: authenticate, parse the body, then run `action(session, key, body)` once per idempotency key.
+def _keyed_post(status: int, action: Callable[[Tx, q.KeyRow, Any], dict[str, Any]]) -> Response:
+    """x-api-key POSTs: authenticate, parse the body, then run `action(tx, key, body)` once per idempotency key.
     Who may call the operation (its roles) was checked at the edge (`apispec.enforce`)."""
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
+    key = _key()
     body = _body()
-
-    return _idempotent(key.key, lambda session: (status, action(session, key, body)))
-
-
-@bp.post("/customers")
-def create_customer() -> Response:
-    return _keyed_post(201, sandbox().onboarding.create_customer)
+    return _idempotent(key.key, lambda tx: (status, action(tx, key, body)))
 
 
-def _with_application(application_id: str, action: Callable[[Any, Any], tuple[int, dict[str, Any]]]) -> Response:
-    """X-Application-Token operations: authenticate the token, then run `action(session, application)`."""
-    sb = sandbox()
+def _with_application(
+    application_id: str, action: Callable[[Tx, q.ApplicationRow], tuple[int, dict[str, Any]]]
+) -> Response:
+    """X-Application-Token operations: authenticate the token, then run `action(tx, application)`."""
+    d, store = dakota(), sandbox().rt.store
     token = request.headers.get("X-Application-Token")
-    with sb.rt.store.read() as session:
-        sb.applications.application_by_token(session, application_id, token)
+    with store.read() as tx:
+        d.applications.application_by_token(tx, application_id, token)
 
-    def execute(session: Any) -> tuple[int, dict[str, Any]]:
-        return action(session, sb.applications.application_by_token(session, application_id, token))
+    def execute(tx: Tx) -> tuple[int, dict[str, Any]]:
+        return action(tx, d.applications.application_by_token(tx, application_id, token))
 
     if request.method == "POST":
         return _idempotent(f"app:{token}", execute)
-    with sb.rt.store.write() as session:
-        status, body = execute(session)
+    with store.write() as tx:
+        status, body = execute(tx)
     return ok(body, status)
 
 
 @bp.put("/applications/<application_id>/individual-details")
 def update_individual_details(application_id: str) -> Response:
-    sb = sandbox()
     body = _body()
-    return _with_application(
-        application_id, lambda s, app: (200, sb.onboarding.update_individual_details(s, app, body))
-    )
+    onboarding = dakota().onboarding
+    return _with_application(application_id, lambda tx, app: (200, onboarding.update_individual_details(tx, app, body)))
 
 
 @bp.post("/applications/<application_id>/associated-individuals/<individual_id>/documents")
 def upload_individual_document(application_id: str, individual_id: str) -> Response:
-    sb = sandbox()
     body = _body()
+    onboarding = dakota().onboarding
     return _with_application(
-        application_id, lambda s, app: (201, sb.onboarding.upload_document(s, app, individual_id, body))
+        application_id, lambda tx, app: (201, onboarding.upload_document(tx, app, individual_id, body))
     )
 
 
 @bp.post("/applications/<application_id>/attestations")
 def submit_attestation(application_id: str) -> Response:
-    sb = sandbox()
     body = _body()
+    onboarding = dakota().onboarding
 
-    def action(s: Any, app: Any) -> tuple[int, dict[str, Any]]:
-        sb.onboarding.attest(s, app, body)
+    def action(tx: Tx, app: q.ApplicationRow) -> tuple[int, dict[str, Any]]:
+        onboarding.attest(tx, app, body)
         return 204, {}
 
     return _with_application(application_id, action)
@@ -164,87 +161,83 @@ def submit_attestation(application_id: str) -> Response:
 
 @bp.post("/applications/<application_id>/submissions")
 def submit_application(application_id: str) -> Response:
-    sb = sandbox()
-    return _with_application(application_id, lambda s, app: (200, sb.onboarding.submit(s, app)))
+    onboarding = dakota().onboarding
+    return _with_application(application_id, lambda tx, app: (200, onboarding.submit(tx, app)))
 
 
 @bp.post("/sandbox/simulate/onboarding")
 def simulate_onboarding() -> Response:
-    return _keyed_post(200, sandbox().onboarding.simulate)
+    return _keyed_post(200, dakota().onboarding.simulate)
 
 
 # ---------------------------------------------------------------------- webhooks and events
 @bp.post("/webhooks/targets")
 def create_webhook_target() -> Response:
-    hooks = sandbox().webhooks
-    return _keyed_post(201, lambda s, key, body: hooks.target_dict(hooks.create_target(s, key.organization_id, body)))
+    events = dakota().events
+    return _keyed_post(
+        201, lambda tx, key, body: events.target_dict(events.create_target(tx, key.organization_id, body))
+    )
 
 
 @bp.get("/webhooks/targets")
 def list_webhook_targets() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-        rows = sb.webhooks.targets(session, key.organization_id)
+    key = _key()
+    with sandbox().rt.store.read() as tx:
+        rows = q.targets(tx, key.organization_id)
         page, meta = paginate(rows, read_args(), lambda t: t.id)
-        return ok({"data": [sb.webhooks.target_dict(t) for t in page], "meta": meta})
+        return ok({"data": [dakota().events.target_dict(t) for t in page], "meta": meta})
 
 
 @bp.get("/webhooks/targets/<target_id>")
 def get_webhook_target(target_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-        return ok(sb.webhooks.target_dict(sb.webhooks.target(session, key.organization_id, target_id)))
+    key = _key()
+    events = dakota().events
+    with sandbox().rt.store.read() as tx:
+        return ok(events.target_dict(events.target(tx, key.organization_id, target_id)))
 
 
 @bp.patch("/webhooks/targets/<target_id>")
 def update_webhook_target(target_id: str) -> Response:
-    sb = sandbox()
+    key = _key()
     body = _body()
-    with sb.rt.store.write() as session:
-        key = _api_key(session)
-        return ok(sb.webhooks.target_dict(sb.webhooks.update_target(session, key.organization_id, target_id, body)))
+    events = dakota().events
+    with sandbox().rt.store.write() as tx:
+        return ok(events.target_dict(events.update_target(tx, key.organization_id, target_id, body)))
 
 
 @bp.delete("/webhooks/targets/<target_id>")
 def delete_webhook_target(target_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.write() as session:
-        key = _api_key(session)
-        sb.webhooks.delete_target(session, key.organization_id, target_id)
+    key = _key()
+    with sandbox().rt.store.write() as tx:
+        dakota().events.delete_target(tx, key.organization_id, target_id)
     return Response(status=204)
 
 
 @bp.get("/events")
 def list_events() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-        ids = sb.webhooks.event_ids(session, key.organization_id)
-        page, meta = paginate(ids, read_args(), lambda event_id: event_id)
-        return ok({"data": sb.webhooks.event_envelopes(session, page), "meta": meta})
+    key = _key()
+    events = dakota().events
+    with sandbox().rt.store.read() as tx:
+        page, meta = paginate(q.event_ids(tx, key.organization_id), read_args(), lambda event_id: event_id)
+        return ok({"data": events.envelopes(tx, page), "meta": meta})
 
 
 @bp.get("/webhooks")
 def webhook_history() -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-        return ok(sb.webhooks.history(session, key.organization_id, read_args()))
+    key = _key()
+    with sandbox().rt.store.read() as tx:
+        return ok(dakota().events.history(tx, key.organization_id, read_args()))
 
 
 @bp.get("/webhooks/<event_id>")
 def webhook_delivery(event_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        key = _api_key(session)
-        return ok(sb.webhooks.delivery(session, key.organization_id, event_id))
+    key = _key()
+    with sandbox().rt.store.read() as tx:
+        return ok(dakota().events.delivery(tx, key.organization_id, event_id))
 
 
 @bp.post("/webhooks/events/<event_id>/replay")
 def replay_webhook(event_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.write() as session:
-        key = _api_key(session)
-        return ok(sb.webhooks.replay(session, key.organization_id, event_id))
+    key = _key()
+    with sandbox().rt.store.write() as tx:
+        return ok(dakota().events.replay(tx, key.organization_id, event_id))

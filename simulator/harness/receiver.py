@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from simulator.webhooks.signing import sumsub_digest, verify_dakota_signature
+from simulator.dakota.signing import verify_dakota_signature
+from simulator.sumsub.signing import sumsub_digest
 
 
 @dataclass

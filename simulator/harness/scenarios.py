@@ -314,7 +314,7 @@ class Target:
         if self.has_control:
             self.credentials = ControlApi(self.base_url, session=self.http).credentials()
         else:
-            from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
+            from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 
             self.credentials = {
                 "sumsub": {"clients": [{**c} for c in SUMSUB_CLIENTS], "dakota_client_id": DEFAULT_DAKOTA_CLIENT_ID},
@@ -370,7 +370,7 @@ class Target:
         keys = self.credentials.get("dakota", {}).get("api_keys", [])
         name = name or "admin"
         if name in ("admin", "viewer", "other_org"):
-            from simulator.core.seed import DAKOTA_ORG_ID
+            from simulator.seed import DAKOTA_ORG_ID
 
             orgs = [k.get("organization_id") for k in keys]
             main_org = DAKOTA_ORG_ID if DAKOTA_ORG_ID in orgs else (orgs[0] if orgs else None)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from simulator.core.store import Base, register_models
+from simulator.models import metadata
 
-register_models()
 config = context.config
 connection = config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()

@@ -8,12 +8,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from simulator.core.resources import data_dir
+from simulator.core.tx import Tx
 from simulator.sumsub import errors as e
-from simulator.sumsub.models import Applicant, SumsubClient
-from simulator.sumsub.service import SumsubService
+from simulator.sumsub import queries as q
+from simulator.sumsub.backend import Sumsub
 
 
 def profiles_dir() -> Path:
@@ -50,20 +49,20 @@ def fake_image(seed: str) -> bytes:
 
 
 def create_from_profile(
-    service: SumsubService,
-    session: Session,
-    client: SumsubClient,
+    sumsub: Sumsub,
+    tx: Tx,
+    client: q.ClientRef,
     profile_name: str,
     *,
     external_user_id: str | None = None,
     overrides: dict[str, Any] | None = None,
-) -> Applicant:
+) -> q.ApplicantRow:
     """Create the applicant, upload its documents and apply its review, as a donor would over the API."""
     profiles = load_profiles()
     if profile_name not in profiles:
         raise e.bad_request(f"Unknown profile {profile_name!r}; known: {', '.join(sorted(profiles))}")
     prof = {**profiles[profile_name], **(overrides or {})}
-    ext = external_user_id or f"{profile_name}-{service.rt.ids.hex(8)}"
+    ext = external_user_id or f"{profile_name}-{sumsub.applicants.rt.ids.hex(8)}"
     body = {
         "externalUserId": ext,
         "type": prof.get("type", "individual"),
@@ -72,23 +71,16 @@ def create_from_profile(
         "lang": prof.get("lang"),
         "fixedInfo": prof.get("fixedInfo", {}),
     }
-    a = service.create_applicant(session, client, prof.get("level", "basic-kyc-level"), body)
+    a = sumsub.applicants.create(tx, client, prof.get("level", "basic-kyc-level"), body)
     for i, doc in enumerate(prof.get("idDocs", [])):
-        service.add_id_doc(
-            session,
-            client,
-            a.id,
-            doc,
-            fake_image(f"{ext}:{i}:{doc.get('idDocType')}"),
-            f"doc{i}.png",
-            "image/png",
-        )
-    extra_info = prof.get("info")
-    if extra_info:
-        a.info = {**a.info, **extra_info}
-    if prof.get("questionnaires"):
-        a.questionnaires = prof["questionnaires"]
+        image = fake_image(f"{ext}:{i}:{doc.get('idDocType')}")
+        sumsub.documents.add_id_doc(tx, client, a.id, doc, image, f"doc{i}.png", "image/png")
+    a = sumsub.applicants.get(tx, client, a.id)
+    if prof.get("info") or prof.get("questionnaires"):
+        a.info = {**a.info, **(prof.get("info") or {})}
+        a.questionnaires = prof.get("questionnaires") or a.questionnaires
+        q.save_applicant(tx, a, "info", "questionnaires")
     review = prof.get("review")
     if review:
-        service.complete_review(session, a, review)
+        sumsub.documents.complete_review(tx, a, review)
     return a

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
@@ -11,18 +10,14 @@ from simulator.core.text import BodyError, UnstorableText, decode_json
 from simulator.http import ok, parse_json_or, sandbox
 from simulator.sumsub import errors as e
 from simulator.sumsub import multipart
-from simulator.sumsub.models import SumsubClient
-from simulator.sumsub.service import REUSE_SCOPE
+from simulator.sumsub.backend import Sumsub
+from simulator.sumsub.queries import ClientRef
 
 bp = Blueprint("sumsub", __name__, url_prefix="/resources")
 
 
-class _Preview(Exception):
-    """Raised to roll back a reuse preview after it ran every check."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__("preview")
-        self.payload = payload
+def sumsub() -> Sumsub:
+    return sandbox().sumsub
 
 
 def path_with_query() -> str:
@@ -37,23 +32,18 @@ def path_with_query() -> str:
 
 @bp.before_request
 def _authenticate() -> None:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        client = sb.sumsub.authenticate(
-            session,
-            app_token=request.headers.get("X-App-Token"),
-            ts=request.headers.get("X-App-Access-Ts"),
-            sig=request.headers.get("X-App-Access-Sig"),
-            method=request.method,
-            path_with_query=path_with_query(),
-            body=request.get_data(cache=True),
-        )
-        session.expunge(client)
-    g.sumsub_client = client
+    g.sumsub_client = sumsub().workspaces.authenticate(
+        app_token=request.headers.get("X-App-Token"),
+        ts=request.headers.get("X-App-Access-Ts"),
+        sig=request.headers.get("X-App-Access-Sig"),
+        method=request.method,
+        path_with_query=path_with_query(),
+        body=request.get_data(cache=True),
+    )
 
 
-def client() -> SumsubClient:
-    c: SumsubClient = g.sumsub_client
+def client() -> ClientRef:
+    c: ClientRef = g.sumsub_client
     return c
 
 
@@ -64,42 +54,41 @@ def api_health() -> Response:
 
 @bp.post("/applicants")
 def create_applicant() -> Response:
-    sb = sandbox()
+    s, store = sumsub(), sandbox().rt.store
     body = parse_json_or(e.bad_request)
-    with sb.rt.store.write() as session:
-        a = sb.sumsub.create_applicant(session, client(), request.args.get("levelName"), body)
-        return ok(sb.sumsub.applicant_dict(session, a))
+    with store.write() as tx:
+        a = s.applicants.create(tx, client(), request.args.get("levelName"), body)
+        return ok(s.applicants.to_dict(tx, a))
 
 
 @bp.get("/applicants/<path:ident>/one")
 def get_applicant(ident: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
+    s, store = sumsub(), sandbox().rt.store
+    with store.read() as tx:
         if ident.startswith("-;externalUserId="):
-            a = sb.sumsub.get_by_external_id(session, client(), ident.split("=", 1)[1])
+            a = s.applicants.get_by_external_id(tx, client(), ident.split("=", 1)[1])
         else:
-            a = sb.sumsub.get_applicant(session, client(), ident)
-        return ok(sb.sumsub.applicant_dict(session, a))
+            a = s.applicants.get(tx, client(), ident)
+        return ok(s.applicants.to_dict(tx, a))
 
 
 @bp.get("/applicants/<applicant_id>/status")
 def review_status(applicant_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        return ok(sb.sumsub.status_dict(sb.sumsub.get_applicant(session, client(), applicant_id)))
+    s, store = sumsub(), sandbox().rt.store
+    with store.read() as tx:
+        return ok(s.applicants.status_dict(s.applicants.get(tx, client(), applicant_id)))
 
 
 @bp.get("/applicants/<applicant_id>/requiredIdDocsStatus")
 def required_id_docs_status(applicant_id: str) -> Response:
-    sb = sandbox()
-    with sb.rt.store.read() as session:
-        a = sb.sumsub.get_applicant(session, client(), applicant_id)
-        return ok(sb.sumsub.required_id_docs_status(session, a))
+    s, store = sumsub(), sandbox().rt.store
+    with store.read() as tx:
+        return ok(s.applicants.required_id_docs_status(tx, s.applicants.get(tx, client(), applicant_id)))
 
 
 @bp.post("/applicants/<applicant_id>/info/idDoc")
 def add_id_doc(applicant_id: str) -> Response:
-    sb = sandbox()
+    s, store = sumsub(), sandbox().rt.store
     try:
         parts = multipart.parse(request.get_data(cache=True), request.content_type)
     except multipart.MultipartError as exc:
@@ -112,9 +101,9 @@ def add_id_doc(applicant_id: str) -> Response:
     except BodyError:
         raise e.bad_request("metadata part must be valid JSON") from None
     upload = parts.get("content")
-    with sb.rt.store.write() as session:
-        doc, image_id = sb.sumsub.add_id_doc(
-            session,
+    with store.write() as tx:
+        doc, image_id = s.documents.add_id_doc(
+            tx,
             client(),
             applicant_id,
             metadata,
@@ -132,53 +121,44 @@ def add_id_doc(applicant_id: str) -> Response:
 @bp.post("/applicants/<applicant_id>/status/pending")
 def request_check(applicant_id: str) -> Response:
     """Request a check (`?reason=` is accepted and not kept)."""
-    sb = sandbox()
-    with sb.rt.store.write() as session:
-        sb.sumsub.request_check(session, client(), applicant_id)
+    with sandbox().rt.store.write() as tx:
+        sumsub().applicants.request_check(tx, client(), applicant_id)
     return ok({"ok": 1})
 
 
 @bp.post("/applicants/<applicant_id>/status/testCompleted")
 def test_completed(applicant_id: str) -> Response:
-    sb = sandbox()
     body = parse_json_or(e.bad_request)
-    with sb.rt.store.write() as session:
-        sb.sumsub.test_completed(session, client(), applicant_id, body)
+    with sandbox().rt.store.write() as tx:
+        sumsub().documents.test_completed(tx, client(), applicant_id, body)
     return ok({"ok": 1})
 
 
 @bp.post("/accessTokens/sdk")
 def sdk_access_token() -> Response:
-    sb = sandbox()
     body = parse_json_or(e.bad_request)
-    with sb.rt.store.read() as session:
-        return ok(sb.sumsub.sdk_access_token(session, client(), body))
+    with sandbox().rt.store.read() as tx:
+        return ok(sumsub().applicants.sdk_access_token(tx, body))
 
 
 @bp.post("/accessTokens/shareToken")
 def share_token() -> Response:
-    sb = sandbox()
     body = parse_json_or(e.bad_request)
     if not isinstance(body, dict):
         raise e.bad_request("Request body must be a JSON object")
-    with sb.rt.store.write() as session:
-        return ok(
-            sb.sumsub.generate_share_token(
-                session, client(), body.get("applicantId"), body.get("forClientId"), body.get("ttlInSecs")
-            )
-        )
+    return _mint(body.get("applicantId"), body.get("forClientId"), body.get("ttlInSecs"))
 
 
 @bp.post("/accessTokens/-/shareToken")
 def share_token_query() -> Response:
-    sb = sandbox()
     a = request.args
-    with sb.rt.store.write() as session:
-        return ok(
-            sb.sumsub.generate_share_token(
-                session, client(), a.get("applicantId"), a.get("forClientId"), a.get("ttlInSecs")
-            )
-        )
+    return _mint(a.get("applicantId"), a.get("forClientId"), a.get("ttlInSecs"))
+
+
+def _mint(applicant_id: object, for_client_id: object, ttl: object) -> Response:
+    with sandbox().rt.store.write() as tx:
+        token = sumsub().share_tokens.mint(tx, client(), applicant_id, for_client_id, ttl)
+    return ok({"token": token.token, "forClientId": token.for_client_id})
 
 
 @bp.post("/applicants/-/import")
@@ -189,52 +169,36 @@ def import_by_share_token() -> Response:
     if not token:
         raise e.bad_request("shareToken query parameter is required")
     me = client()
-    with sb.rt.store.write() as session:
-        level = request.args.get("levelName") or _default_level(session, sb, me)
-        red = sb.sumsub.redeem(session, me, token, level_name=level, rechecks=False, scope=REUSE_SCOPE)
-        return ok(sb.sumsub.applicant_dict(session, red.applicant))
+    settings = sb.rt.settings
+    level = request.args.get("levelName") or (
+        settings.dakota_level_name if me.client_id == settings.dakota_client_id else "basic-kyc-level"
+    )
+    with sb.rt.store.write() as tx:
+        plan = sb.sumsub.share_tokens.redeem_one(tx, me, token, level_name=level, rechecks=False)
+        return ok(sb.sumsub.applicants.to_dict(tx, plan.copy))
 
 
 @bp.post("/api/reusableIdentity/reuse")
 def reuse() -> Response:
-    sb = sandbox()
-    token, level = _reuse_args()
-    with sb.rt.store.write() as session:
-        red = sb.sumsub.redeem(
-            session,
-            client(),
-            token,
-            level_name=level,
-            user_id=request.args.get("userId"),
-            scope=REUSE_SCOPE,
-        )
-        return ok(sb.sumsub.applicant_dict(session, red.applicant))
+    return _reuse(write=True)
 
 
 @bp.route("/api/reusableIdentity/reuse/preview", methods=["GET", "POST"])
 def reuse_preview() -> Response:
-    """Runs every check of /reuse and rolls back: nothing is copied, the token stays unused."""
-    sb = sandbox()
-    token, level = _reuse_args()
-    try:
-        with sb.rt.store.write() as session:
-            red = sb.sumsub.redeem(session, client(), token, level_name=level, scope=REUSE_SCOPE)
-            raise _Preview(sb.sumsub.applicant_dict(session, red.applicant))
-    except _Preview as preview:
-        return ok(preview.payload)
+    """Every check of /reuse, and the applicant it would create: nothing is written, the token stays unused."""
+    return _reuse(write=False)
 
 
-def _reuse_args() -> tuple[str, str]:
+def _reuse(*, write: bool) -> Response:
     token = request.args.get("shareToken")
     level = request.args.get("levelName")
     if not token:
         raise e.bad_request("shareToken query parameter is required")
     if not level:
         raise e.bad_request("levelName query parameter is required")
-    return token, level
-
-
-def _default_level(session: Any, sb: Any, me: SumsubClient) -> str:
-    return (
-        str(sb.rt.settings.dakota_level_name) if me.client_id == sb.rt.settings.dakota_client_id else "basic-kyc-level"
-    )
+    s, store = sumsub(), sandbox().rt.store
+    with store.write() if write else store.read() as tx:
+        plan = s.share_tokens.redeem_one(
+            tx, client(), token, level_name=level, user_id=request.args.get("userId"), write=write
+        )
+        return ok(s.applicants.to_dict(tx, plan.copy))

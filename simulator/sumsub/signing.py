@@ -1,4 +1,5 @@
-"""Sumsub request signing: hex HMAC-SHA256 over `ts + METHOD + path_with_query + raw body`."""
+"""Sumsub's signatures: requests (hex HMAC-SHA256 over `ts + METHOD + path_with_query + raw body`) and webhooks
+(`x-payload-digest`, a hex HMAC of the raw body with the webhook's secret)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ def signed_headers(
 def signatures_match(expected: str, given: str) -> bool:
     # Compare bytes: compare_digest refuses non-ASCII str, and a header may carry any latin-1 character.
     return hmac.compare_digest(expected.lower().encode(), given.strip().lower().encode("utf-8", "replace"))
+
+
+DIGEST_ALGS = {
+    "HMAC_SHA256_HEX": hashlib.sha256,
+    "HMAC_SHA512_HEX": hashlib.sha512,
+    "HMAC_SHA1_HEX": hashlib.sha1,
+}
+
+
+def sumsub_digest(secret: str, body: bytes, alg: str = "HMAC_SHA256_HEX") -> str:
+    """x-payload-digest: hex HMAC of the raw body with the webhook's secret key."""
+    return hmac.new(secret.encode(), body, DIGEST_ALGS[alg]).hexdigest()

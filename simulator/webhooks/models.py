@@ -1,4 +1,4 @@
-"""Webhook tables: Dakota targets and events, and the outbox both fakes deliver from."""
+"""The outbox both fakes deliver their webhooks from."""
 
 from __future__ import annotations
 
@@ -8,41 +8,6 @@ from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simulator.core.store import Base
-
-
-class WebhookTarget(Base):
-    """A Dakota webhook target of one organisation."""
-
-    __tablename__ = "dakota_webhook_targets"
-    id: Mapped[str] = mapped_column(String(27), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(String(27), index=True)
-    url: Mapped[str] = mapped_column(Text)
-    global_: Mapped[bool] = mapped_column("global", Boolean, default=False)
-    event_types: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[float] = mapped_column(Float)
-    time_last_healthy: Mapped[float] = mapped_column(Float)
-    time_last_attempted: Mapped[float] = mapped_column(Float)
-
-    def wants(self, event_type: str) -> bool:
-        return bool(self.global_) or event_type in (self.event_types or [])
-
-
-class DakotaEvent(Base):
-    """One Dakota event: the `Event` envelope, as `GET /events` lists it and webhooks carry it."""
-
-    __tablename__ = "dakota_events"
-    # The next event's seq is max(seq) of its organisation, read by every import: an index on the organisation
-    # alone made that a scan of all its events (3 ms at 20,000 events); this one makes it one index step.
-    __table_args__ = (Index("ix_dakota_events_org_seq", "organization_id", "seq"),)
-    id: Mapped[str] = mapped_column(String(27), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(String(27))
-    type: Mapped[str] = mapped_column(String(64))
-    created: Mapped[float] = mapped_column(Float)
-    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
-    simulation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    replay_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Emission order within an organisation (several events can share one clock instant).
-    seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxItem(Base):

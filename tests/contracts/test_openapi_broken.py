@@ -10,7 +10,7 @@ from schemathesis.core.failures import FailureGroup
 
 from simulator.dakota.applications import Applications
 from simulator.harness.openapi import OpenApiContract
-from simulator.sumsub.service import SumsubService
+from simulator.sumsub.applicants import Applicants
 from tests.conftest import ADMIN_KEY, ROOT, Kit
 from tests.contracts.property.conftest import DakotaAuth, SumsubSigner, contract_schema
 
@@ -69,14 +69,14 @@ def test_property_run_reports_a_serializer_that_drops_a_required_field(
 
 def test_property_run_reports_a_sumsub_field_of_the_wrong_type(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
     donor = kit.control.create_donor("gb-passport").json()
-    original = SumsubService.applicant_dict
+    original = Applicants.to_dict
 
-    def broken(self: SumsubService, session: Any, applicant: Any) -> dict[str, Any]:
-        out: dict[str, Any] = original(self, session, applicant)
+    def broken(self: Applicants, tx: Any, applicant: Any, **kw: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original(self, tx, applicant, **kw)
         out["createdAt"] = 1_700_000_000  # a number where Sumsub sends 'YYYY-MM-DD HH:MM:SS'
         return out
 
-    monkeypatch.setattr(SumsubService, "applicant_dict", broken)
+    monkeypatch.setattr(Applicants, "to_dict", broken)
     session = requests.Session()
     session.adapters = kit.http.adapters
     client = kit.donor

@@ -41,10 +41,10 @@ def test_an_entry_the_store_refuses_costs_only_itself(
     sb = app.extensions["kyc_sandbox"]
     real = journal.write_many
 
-    def refuse_the_poisoned(session: object, size: int, rows: list[dict[str, object]]) -> None:
+    def refuse_the_poisoned(tx: object, size: int, rows: list[dict[str, object]]) -> None:
         if any(r.get("note") == "poison" for r in rows):
             raise DataError("INSERT INTO sandbox_journal ...", {}, Exception("the store refused a value"))
-        real(session, size, rows)  # type: ignore[arg-type]
+        real(tx, size, rows)  # type: ignore[arg-type]
 
     monkeypatch.setattr(journal, "write_many", refuse_the_poisoned)
     sb.flush_journal()

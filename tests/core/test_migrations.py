@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from simulator.core.store import SCHEMA_HEAD, Base, Store, alembic_config, register_models
+from simulator.core.store import SCHEMA_HEAD, Base, Store, alembic_config
 from tests.conftest import postgres_database, require_postgres
 
 
@@ -22,7 +22,8 @@ def test_schema_head_constant_is_the_newest_revision() -> None:
 
 
 def _diffs(url: str) -> list[Any]:
-    register_models()
+    import simulator.models  # noqa: F401  (every table on the metadata)
+
     engine = create_engine(url)
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -148,12 +149,12 @@ def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_row
 
 def test_the_next_event_seq_is_one_index_step_not_a_scan(tmp_path: Any) -> None:
     # Every bulk import reads max(seq) of the organisation's events; a scan grew with every event ever emitted.
-    from simulator.webhooks.service import _MAX_SEQ
+    from simulator.dakota.queries import last_event_seq_query
 
     s = Store(f"sqlite:///{tmp_path}/plan.db")
     s.create_schema()
-    sql, args = _MAX_SEQ.prepare(s.engine.dialect, {"org": "org1"})
+    compiled = last_event_seq_query("org1").compile(s.engine, compile_kwargs={"literal_binds": True})
     with s.engine.connect() as conn:
-        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, args))
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
     s.dispose()
     assert "COVERING INDEX ix_dakota_events_org_seq" in plan, plan

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from simulator.core import seed
+from simulator import seed
 from simulator.core.store import Store
 from tests.conftest import DONOR_ID, Kit
 
@@ -20,6 +20,8 @@ def two_stores(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
     """Two stores on one SQLite file, as two worker processes have (they share only the file and its sidecar)."""
     url = f"sqlite:///{tmp_path}/sandbox.db"
     a, b = Store(url), Store(url)
+    import simulator.models  # noqa: F401  (every table)
+
     a.create_schema()
     yield a, b
     a.dispose()
@@ -41,35 +43,35 @@ def test_a_change_committed_through_one_store_is_seen_by_the_other_at_once(two_s
     a, b = two_stores
     assert b.cached_state(None, "faults") == {"faults": None}
     for n in range(5):
-        with a.write() as session:
-            a.put_state(session, "faults", {"n": n})
+        with a.write() as tx:
+            a.put_state(tx, "faults", {"n": n})
         assert b.cached_state(None, "faults") == {"faults": {"n": n}}
 
 
 def test_unchanged_state_is_served_from_the_cache_without_a_select(two_stores: tuple[Store, Store]) -> None:
     a, b = two_stores
-    with a.write() as session:
-        a.put_state(session, "faults", {"n": 1})
+    with a.write() as tx:
+        a.put_state(tx, "faults", {"n": 1})
     selects = count_selects(b)
     assert b.cached_state(None, "faults", "clock") == {"faults": {"n": 1}, "clock": None}
     assert len(selects) == 1  # both keys in one statement
     for _ in range(10):
         assert b.cached_state(None, "faults", "clock") == {"faults": {"n": 1}, "clock": None}
     assert len(selects) == 1
-    with a.write() as session:  # any state change, even of another key, moves the signal
-        a.put_state(session, "other", {})
+    with a.write() as tx:  # any state change, even of another key, moves the signal
+        a.put_state(tx, "other", {})
     b.cached_state(None, "faults")
     assert len(selects) == 2
 
 
 def test_a_rolled_back_change_is_never_cached_or_signalled(two_stores: tuple[Store, Store]) -> None:
     a, b = two_stores
-    with a.write() as session:
-        a.put_state(session, "faults", {"n": 1})
+    with a.write() as tx:
+        a.put_state(tx, "faults", {"n": 1})
     before = a.signal.token() if a.signal else b""
-    with pytest.raises(RuntimeError), a.write() as session:
-        a.put_state(session, "faults", {"n": 2})
-        assert a.cached_state(session, "faults") == {"faults": {"n": 2}}  # its own transaction sees it...
+    with pytest.raises(RuntimeError), a.write() as tx:
+        a.put_state(tx, "faults", {"n": 2})
+        assert a.cached_state(tx, "faults") == {"faults": {"n": 2}}  # its own transaction sees it...
         raise RuntimeError("boom")
     assert a.signal is not None and a.signal.token() == before
     assert a.cached_state(None, "faults") == {"faults": {"n": 1}}  # ...but it never reached the cache
@@ -78,11 +80,11 @@ def test_a_rolled_back_change_is_never_cached_or_signalled(two_stores: tuple[Sto
 
 def test_a_reset_wipe_moves_the_signal(two_stores: tuple[Store, Store]) -> None:
     a, b = two_stores
-    with a.write() as session:
-        a.put_state(session, "faults", {"n": 1})
+    with a.write() as tx:
+        a.put_state(tx, "faults", {"n": 1})
     assert b.cached_state(None, "faults") == {"faults": {"n": 1}}
-    with a.write() as session:
-        seed.wipe(session)
+    with a.write() as tx:
+        seed.wipe(tx)
     assert b.cached_state(None, "faults") == {"faults": None}
 
 
@@ -93,8 +95,8 @@ def test_the_suite_store_caches_until_its_signal_moves(app: Flask) -> None:
     selects = count_selects(store)
     for _ in range(3):
         assert store.cached_state(None, "faults", "rate_limits") == {"faults": None, "rate_limits": None}
-    with store.write() as session:
-        store.put_state(session, "faults", {"n": 1})
+    with store.write() as tx:
+        store.put_state(tx, "faults", {"n": 1})
     assert store.cached_state(None, "faults")["faults"] == {"n": 1}
     state_reads = [s for s in selects if "FROM sandbox_state" in s and " IN (" in s]  # cached_state reads
     assert len(state_reads) == 2  # the first read, then the one after the change
@@ -125,11 +127,11 @@ def test_requests_leave_wal_checkpoints_to_the_background(two_stores: tuple[Stor
     a, _b = two_stores
     with a.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES
-    with a.write() as session:
-        session.execute(text("CREATE TABLE filler (x BLOB)"))
+    with a.write() as tx:
+        tx.execute(text("CREATE TABLE filler (x BLOB)"))
     for _ in range(30):  # about 1,200 pages of WAL: past the default mark
-        with a.write() as session:
-            session.execute(text("INSERT INTO filler VALUES (randomblob(160000))"))
+        with a.write() as tx:
+            tx.execute(text("INSERT INTO filler VALUES (randomblob(160000))"))
     log, done = a.checkpoint() or (0, 0)
     assert log > 1000 and done == log  # all still in the WAL, until the background checkpoint copies them
     assert a.checkpoint() == (log, log)  # nothing new: the next tick has nothing to do
@@ -145,25 +147,27 @@ def test_on_postgresql_a_change_through_one_host_is_seen_by_another_at_once() ->
     require_postgres()
     url = postgres_database("kyc_sandbox_two_hosts")
     a, b = Store(url), Store(url)
+    import simulator.models  # noqa: F401  (every table)
+
     try:
         a.create_schema()
-        with a.write() as session:
-            seed.wipe(session)
-            seed.seed(session)
+        with a.write() as tx:
+            seed.wipe(tx)
+            seed.seed(tx)
         selects = count_selects(b)
         for _ in range(3):
             assert b.cached_state(None, "faults") == {"faults": None}
         assert len([q for q in selects if "FROM sandbox_state" in q and " IN (" in q]) == 1
-        with a.write() as session:
-            a.put_state(session, "faults", {"n": 1})
+        with a.write() as tx:
+            a.put_state(tx, "faults", {"n": 1})
         assert b.cached_state(None, "faults") == {"faults": {"n": 1}}
-        with pytest.raises(RuntimeError), a.write() as session:
-            a.put_state(session, "faults", {"n": 2})
+        with pytest.raises(RuntimeError), a.write() as tx:
+            a.put_state(tx, "faults", {"n": 2})
             raise RuntimeError("rolled back")
         assert b.cached_state(None, "faults") == {"faults": {"n": 1}}
-        with a.write() as session:  # a reset: every row gone, then the seed (the version row too)
-            seed.wipe(session)
-            seed.seed(session)
+        with a.write() as tx:  # a reset: every row gone, then the seed (the version row too)
+            seed.wipe(tx)
+            seed.seed(tx)
         assert b.cached_state(None, "faults") == {"faults": None}
     finally:
         a.dispose()

@@ -44,8 +44,8 @@ def held_elsewhere(path: Path) -> bool:
 
 def test_a_write_transaction_holds_the_lock_file_for_exactly_its_duration(store: Store, tmp_path: Path) -> None:
     lock = tmp_path / "sandbox.db.lock"
-    with store.write() as session:
-        store.put_state(session, "k", {"n": 1})
+    with store.write() as tx:
+        store.put_state(tx, "k", {"n": 1})
         assert held_elsewhere(lock)
     assert not held_elsewhere(lock)
     with store.read():
@@ -107,9 +107,9 @@ HOLDER = """
 import sys, time
 from simulator.core.store import SandboxState, Store
 store = Store(sys.argv[1])
-with store.write() as session:
-    session.add(SandboxState(key="half-done", value={}))
-    session.flush()
+with store.write() as tx:
+    tx.add(SandboxState(key="half-done", value={}))
+    tx.flush()
     print("holding", flush=True)
     time.sleep(60)
 """
@@ -129,16 +129,16 @@ def test_a_writer_killed_by_sigkill_frees_the_lock_and_leaves_nothing_behind(sto
     done = threading.Event()
 
     def write() -> None:
-        with store.write() as session:
-            store.put_state(session, "after", {"ok": True})
+        with store.write() as tx:
+            store.put_state(tx, "after", {"ok": True})
         done.set()
 
     threading.Thread(target=write, daemon=True).start()
     assert done.wait(timeout=20), "the dead writer's lock was never released"
-    with store.read() as session:
-        keys = set(session.scalars(select(SandboxState.key)))
+    with store.read() as tx:
+        keys = set(tx.scalars(select(SandboxState.key)))
         assert "after" in keys and "half-done" not in keys
-        assert session.scalar(select(func.count()).select_from(SandboxState)) == len(keys)
+        assert tx.scalar(select(func.count()).select_from(SandboxState)) == len(keys)
 
 
 def impatient(store: Store) -> None:
@@ -154,8 +154,8 @@ def test_a_write_lock_still_busy_is_sqlalchemys_operational_error(store: Store, 
     other = sqlite3.connect(tmp_path / "sandbox.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="locked"), store.write() as session:
-            store.put_state(session, "k", {})
+        with pytest.raises(OperationalError, match="locked"), store.write() as tx:
+            store.put_state(tx, "k", {})
     finally:
         other.execute("ROLLBACK")
         other.close()

@@ -672,7 +672,7 @@ def test_duplicate_while_the_first_request_is_in_flight_is_409(kit: Kit, app: Fl
     token = kit.token()
     raw = tokens_body([token])
     key = str(uuid.uuid4())
-    idempotency = app.extensions["kyc_sandbox"].importer.idempotency
+    idempotency = app.extensions["kyc_sandbox"].dakota.importer.idempotency
     claim_in_flight(app, key, raw)  # the first request, in flight
     resp = post_bulk_raw(kit, raw, idempotency_key=key)
     assert resp.status_code == 409, resp.text
@@ -709,8 +709,8 @@ def test_a_claim_whose_worker_died_is_taken_over_once_its_lease_runs_out(
 def claim_in_flight(app: Flask, key: str, raw: bytes) -> None:
     """Claim `key` for a bulk import of `raw` in a committed transaction, as a request that then stopped would."""
     sb = app.extensions["kyc_sandbox"]
-    with sb.rt.store.write() as session:
-        begun = sb.importer.idempotency.begin(session, ADMIN_KEY, key, "POST", BULK, request_digest(raw))
+    with sb.rt.store.write() as tx:
+        begun = sb.dakota.importer.idempotency.begin(tx, ADMIN_KEY, key, "POST", BULK, request_digest(raw))
         assert begun.replay is None
 
 

@@ -10,8 +10,8 @@ import requests
 import yaml
 
 from simulator.apispec.loader import contract_path
+from simulator.dakota.errors import DakotaProblem
 from simulator.dakota.idempotency import parse_key
-from simulator.dakota.problems import DakotaProblem
 from tests.conftest import ADMIN_KEY, Kit
 from tests.dakota.test_bulk_import import BULK, post_bulk_raw
 

@@ -8,6 +8,7 @@ These run on both stores (the suite's PostgreSQL pass includes tests/dakota).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,10 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from simulator.dakota import importer as importer_module
-from simulator.dakota.importer import CHUNK_ROWS, ROW_INTERNAL_ERROR, RowFailure
+from simulator.dakota import queries as dakota_queries
+from simulator.dakota.importer import CHUNK_ROWS, ROW_INTERNAL_ERROR
 from simulator.dakota.models import Customer
+from simulator.sumsub import queries as sumsub_queries
+from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import Applicant
-from simulator.sumsub.service import SumsubService
 from tests.conftest import ADMIN_KEY, Kit
 from tests.dakota.test_bulk_import import post_bulk_raw, token_state, tokens_body
 
@@ -32,9 +35,9 @@ POISON = "James"  # the first name of the `us-ssn` profile: the row every inject
 def counts(app: Flask) -> tuple[int, int]:
     """(customers, recipient-side applicants) in the store."""
     sb = app.extensions["kyc_sandbox"]
-    with sb.rt.store.read() as session:
-        customers = session.scalar(select(func.count()).select_from(Customer))
-        copies = session.scalar(select(func.count()).select_from(Applicant).where(Applicant.reuse_scope.is_not(None)))
+    with sb.rt.store.read() as tx:
+        customers = tx.scalar(select(func.count()).select_from(Customer))
+        copies = tx.scalar(select(func.count()).select_from(Applicant).where(Applicant.reuse_scope.is_not(None)))
     return int(customers or 0), int(copies or 0)
 
 
@@ -44,48 +47,49 @@ def batch(kit: Kit, size: int, poisoned_at: int) -> list[str]:
 
 
 def in_the_copy(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = SumsubService._copy_applicant
+    """The Sumsub copy fails as it is written (after its token was spent in the same step)."""
+    real = sumsub_queries.insert_applicant
 
-    def copy(self: SumsubService, session: Any, conn: Any, donor: Applicant, *args: Any, **kw: Any) -> Any:
-        if donor.fixed_info.get("firstName") == POISON:
+    def insert_applicant(tx: Any, a: Any, **kw: Any) -> None:
+        if a.fixed_info.get("firstName") == POISON:
             raise RuntimeError("injected: the copy failed")
-        return real(self, session, conn, donor, *args, **kw)
+        real(tx, a, **kw)
 
-    monkeypatch.setattr(SumsubService, "_copy_applicant", copy)
+    monkeypatch.setattr(sumsub_queries, "insert_applicant", insert_applicant)
 
 
 def in_dakotas_insert(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """The customer row holds a value the store cannot encode (the audit's case): the failure comes when the chunk's
     rows are written, after every row of it was spent."""
-    real = importer_module.insert_rows
+    real = dakota_queries.insert_customer
 
-    def insert_rows(session: Any, table: Any, rows: Any) -> None:
-        if table is importer_module._CUSTOMERS and str(rows["name"]).startswith(POISON):
-            rows = {**rows, "name": POISON + "\ud800"}
-        real(session, table, rows)
+    def insert_customer(tx: Any, c: Any, **kw: Any) -> None:
+        if c.name.startswith(POISON):
+            c = dataclasses.replace(c, name=POISON + "\ud800")
+        real(tx, c, **kw)
 
-    monkeypatch.setattr(importer_module, "insert_rows", insert_rows)
+    monkeypatch.setattr(dakota_queries, "insert_customer", insert_customer)
 
 
 def in_the_event(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    webhooks = app.extensions["kyc_sandbox"].webhooks
-    real = webhooks.emit_dakota
+    events = app.extensions["kyc_sandbox"].dakota.events
+    real = events.emit
 
-    def emit(session: Any, organization_id: str, event_type: str, data: dict[str, Any]) -> Any:
+    def emit(tx: Any, organization_id: str, event_type: str, data: dict[str, Any], *a: Any, **kw: Any) -> Any:
         if str(data.get("name", "")).startswith(POISON):
             raise ValueError("injected: the event failed")
-        return real(session, organization_id, event_type, data)
+        return real(tx, organization_id, event_type, data, *a, **kw)
 
-    monkeypatch.setattr(webhooks, "emit_dakota", emit)
+    monkeypatch.setattr(events, "emit", emit)
 
 
-def expected_error_after_the_spend(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A row error of the kind raised before a spend (RowFailure), raised after it: answered with its own text."""
+def an_expected_error_type_in_the_writes(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error of a kind the plan raises (a Sumsub error), raised among the writes: still a row of its own."""
     real = importer_module.map_applicant
 
     def map_applicant(applicant: dict[str, Any], *args: Any, **kw: Any) -> Any:
         if applicant.get("fixedInfo", {}).get("firstName") == POISON:
-            raise RowFailure("refused after the spend")
+            raise SumsubError("refused among the writes", status=400)
         return real(applicant, *args, **kw)
 
     monkeypatch.setattr(importer_module, "map_applicant", map_applicant)
@@ -95,7 +99,7 @@ INJECTIONS: dict[str, tuple[Callable[[Flask, pytest.MonkeyPatch], None], str]] =
     "copy": (in_the_copy, ROW_INTERNAL_ERROR),
     "dakota-insert": (in_dakotas_insert, ROW_INTERNAL_ERROR),
     "event": (in_the_event, ROW_INTERNAL_ERROR),
-    "row-error-after-spend": (expected_error_after_the_spend, "refused after the spend"),
+    "expected-error-type-in-the-writes": (an_expected_error_type_in_the_writes, ROW_INTERNAL_ERROR),
 }
 
 
@@ -139,16 +143,16 @@ def test_the_audits_29_token_import_with_a_bad_row_at_27_keeps_every_other_row_a
 @pytest.fixture
 def store_fails_in_the_third_chunk(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """The store goes away (OperationalError) while the third chunk of the next import is being written."""
-    real = importer_module.BulkImporter._rows
+    real = importer_module.BulkImporter.rows
     calls = {"n": 0, "fail_at": 3}
 
-    def rows(self: Any, session: Any, key: Any, tokens: list[str]) -> list[dict[str, Any]]:
+    def rows(self: Any, tx: Any, key: Any, tokens: list[str]) -> list[dict[str, Any]]:
         calls["n"] += 1
         if calls["n"] == calls["fail_at"]:
             raise OperationalError("INSERT ...", {}, Exception("the server closed the connection"))
-        return real(self, session, key, tokens)
+        return real(self, tx, key, tokens)
 
-    monkeypatch.setattr(importer_module.BulkImporter, "_rows", rows)
+    monkeypatch.setattr(importer_module.BulkImporter, "rows", rows)
     yield calls
 
 

@@ -17,8 +17,8 @@ def test_copied_documents_redraw_ids_that_stored_or_waiting_documents_hold(
 ) -> None:
     sb = app.extensions["kyc_sandbox"]
     tokens = [kit.token("gb-passport"), kit.token("gb-passport")]
-    with sb.rt.store.read() as session:
-        stored = session.scalars(select(IdDoc.image_id)).first()
+    with sb.rt.store.read() as tx:
+        stored = tx.scalar(select(IdDoc.image_id))
     assert stored is not None
     real = sb.rt.ids.image_id
     draws: list[int] = []
@@ -40,8 +40,8 @@ def test_copied_documents_redraw_ids_that_stored_or_waiting_documents_hold(
     monkeypatch.setattr(sb.rt.ids, "image_id", image_id)
     result = kit.bulk(tokens)
     assert result["succeeded"] == 2, result
-    with sb.rt.store.read() as session:
-        ids = list(session.scalars(select(IdDoc.image_id)))
+    with sb.rt.store.read() as tx:
+        ids = tx.scalars(select(IdDoc.image_id))
     assert len(ids) == len(set(ids))  # every stored document has its own id
     assert len(draws) == 4  # one document per row, each drawn twice
     assert draws[0] == stored and draws.count(stored) == 1  # drawn once, then redrawn

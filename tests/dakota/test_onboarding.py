@@ -1174,9 +1174,9 @@ def test_get_application_matches_the_orm_read_in_every_state(kit: Kit, app: Flas
     by_hand = manual(kit, "Grace Hopper")
     for ob in (pending, attested, approved, by_hand):
         for include in ({"all"}, {"entities", "validation"}, set()):
-            view = sb.applications.application_view(ob.application_id, ob.token, include)
-            with sb.rt.store.read() as session:
-                orm = sb.applications.application_by_token(session, ob.application_id, ob.token)
-                assert view == sb.applications.application_dict(orm, include)
+            view = sb.dakota.applications.application_view(ob.application_id, ob.token, include)
+            with sb.rt.store.read() as tx:
+                row = sb.dakota.applications.application_by_token(tx, ob.application_id, ob.token)
+                assert view == sb.dakota.applications.application_dict(row, include)
     assert approved.get()["application_decision"] == "approved"
     assert attested.get(include="attestations")["attestations"]

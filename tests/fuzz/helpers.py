@@ -52,11 +52,11 @@ def call(
 def fingerprint(store: Store) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row, per table (the journal aside)."""
     out: dict[str, tuple[int, str]] = {}
-    with store.read() as session:
+    with store.read() as tx:
         for table in Base.metadata.sorted_tables:
             if table.name in UNFINGERPRINTED:
                 continue
-            rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            rows = tx.all(select(table).order_by(*table.primary_key.columns))
             digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
             out[table.name] = (len(rows), digest)
     return out

@@ -36,14 +36,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.app import Sandbox, api_of, create_app
-from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.core.store import Store
-from simulator.dakota.models import Customer
+from simulator.dakota.models import Customer, WebhookTarget
 from simulator.harness.clients import ControlApi, DakotaApi, control_headers
 from simulator.harness.transport import in_process_session
+from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.settings import Settings
 from simulator.sumsub.signing import signed_headers
-from simulator.webhooks.models import WebhookTarget
 from tests.fuzz.helpers import Reply, call, changed_tables, envelope_problems, fingerprint
 
 LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH for these tests (the default is 16 MiB; the rule is the same)
@@ -167,7 +166,7 @@ def world(template: Template) -> World:
     if template.snapshot is not None:
         _copy_db(sb.rt.store, template.snapshot, into_store=True)
         sb.rt.ids.reseed(sb.rt.settings.seed, salt=template.uses)  # new ids, never the snapshot's again
-        sb.webhooks.forget_key()
+        sb.dakota.events.forget_key()
         return World(template.app, sb, template.ids, template.app_tokens)
     # PostgreSQL: no cheap snapshot, so the world carries over from test to test (every property is per request)
     # and is rebuilt only when a fuzzed request took it away (a reset, a deleted target).
@@ -178,8 +177,8 @@ def world(template: Template) -> World:
 
 
 def _intact(sb: Sandbox, ids: list[str]) -> bool:
-    with sb.rt.store.read() as session:
-        return session.get(Customer, ids[2]) is not None and session.get(WebhookTarget, ids[5]) is not None
+    with sb.rt.store.read() as tx:
+        return tx.get(Customer, ids[2]) is not None and tx.get(WebhookTarget, ids[5]) is not None
 
 
 # ------------------------------------------------------------------------------------------ strategies

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from simulator.apispec.loader import served_document
-from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.core.text import unstorable
 from simulator.harness.transport import in_process_session
+from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.sumsub.signing import signed_headers
 
 ADMIN_KEY = DAKOTA_KEYS[0]["key"]

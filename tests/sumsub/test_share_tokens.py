@@ -62,8 +62,8 @@ def assert_token_invalid(resp: Any) -> dict[str, Any]:
 def idoc_types(app: Flask, applicant_id: str) -> list[str]:
     """The stored document images of an applicant (what the copy really carries, not just `info`)."""
     store = app.extensions["kyc_sandbox"].rt.store
-    with store.read() as session:
-        return sorted(session.scalars(select(IdDoc.id_doc_type).where(IdDoc.applicant_id == applicant_id)))
+    with store.read() as tx:
+        return sorted(tx.scalars(select(IdDoc.id_doc_type).where(IdDoc.applicant_id == applicant_id)))
 
 
 def preview(api: SumsubApi, token: str, level: str, method: str = "POST") -> Any:
@@ -508,8 +508,8 @@ def race(app: Flask, token: str, n: int = 16) -> list[tuple[int, dict[str, Any]]
 
 def copies_in_dakota(app: Flask) -> list[str]:
     store = app.extensions["kyc_sandbox"].rt.store
-    with store.read() as session:
-        return list(session.scalars(select(Applicant.id).where(Applicant.client_id == DAKOTA)))
+    with store.read() as tx:
+        return list(tx.scalars(select(Applicant.id).where(Applicant.client_id == DAKOTA)))
 
 
 def assert_exactly_one_redemption(app: Flask, token: str, results: list[tuple[int, dict[str, Any]]]) -> None:
@@ -518,9 +518,9 @@ def assert_exactly_one_redemption(app: Flask, token: str, results: list[tuple[in
     winner = next(body for code, body in results if code == 200)
     assert copies_in_dakota(app) == [winner["id"]]
     assert idoc_types(app, winner["id"]) == ["PASSPORT"]
-    status = app.extensions["kyc_sandbox"].sumsub
-    with app.extensions["kyc_sandbox"].rt.store.read() as session:
-        assert status.token_status(session, token)["redeemed_applicant_id"] == winner["id"]
+    tokens = app.extensions["kyc_sandbox"].sumsub.share_tokens
+    with app.extensions["kyc_sandbox"].rt.store.read() as tx:
+        assert tokens.status(tx, token)["redeemed_applicant_id"] == winner["id"]
 
 
 def test_sixteen_concurrent_redemptions_of_one_token_yield_exactly_one_applicant(kit: Kit, app: Flask) -> None:

@@ -25,12 +25,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 
 from simulator.app import create_app
+from simulator.dakota.events import MAX_REPLAYS
+from simulator.dakota.events import RETRY_DELAYS as DAKOTA_RETRY_DELAYS
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.receiver import Received, WebhookReceiver
 from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
+from simulator.sumsub.notify import RETRY_DELAYS as SUMSUB_RETRY_DELAYS
 from simulator.sumsub.profiles import fake_image
-from simulator.webhooks.service import MAX_REPLAYS, RETRY_DELAYS
 from tests.conftest import (
     ADMIN_KEY,
     DAKOTA_CLIENT_ID,
@@ -568,7 +570,7 @@ def test_a_failed_delivery_is_retried_60_seconds_later_on_the_simulated_clock(ki
     assert item["attempts"] == 1
     assert item["last_status_code"] == 500
     due = datetime.fromisoformat(item["next_attempt_at"].replace("Z", "+00:00")).timestamp()
-    assert abs(due - (kit.control.clock()["epoch"] + RETRY_DELAYS["dakota"][0])) < 3
+    assert abs(due - (kit.control.clock()["epoch"] + DAKOTA_RETRY_DELAYS[0])) < 3
 
     assert dispatch(kit) == []  # not due yet
     assert advance(kit, 58) == []
@@ -604,10 +606,10 @@ def test_a_delivery_that_keeps_failing_ends_failed_after_the_last_attempt(kit: K
     rx.always(500)
     import_one(kit)
     outcomes = [f["outcome"] for f in dispatch(kit)]
-    for delay in RETRY_DELAYS["dakota"]:
+    for delay in DAKOTA_RETRY_DELAYS:
         outcomes += [f["outcome"] for f in advance(kit, delay + 1)]
 
-    attempts = len(RETRY_DELAYS["dakota"]) + 1
+    attempts = len(DAKOTA_RETRY_DELAYS) + 1
     assert outcomes == ["retry_scheduled"] * (attempts - 1) + ["failed"]
     assert len(rx.received) == attempts
     [item] = outbox(kit, status="failed")
@@ -878,7 +880,7 @@ def test_a_failed_sumsub_webhook_is_retried_after_five_minutes(kit: Kit, rx: Web
     donor_applicant(kit)
     [attempt] = dispatch(kit)
     assert (attempt["kind"], attempt["outcome"]) == ("sumsub", "retry_scheduled")
-    assert advance(kit, RETRY_DELAYS["sumsub"][0] - 2) == []
+    assert advance(kit, SUMSUB_RETRY_DELAYS[0] - 2) == []
     [retry] = advance(kit, 3)
     assert retry["outcome"] == "delivered"
     first, second = rx.wait_for(2)
@@ -969,7 +971,7 @@ def test_an_idle_dispatcher_tick_takes_no_write_transaction(kit: Kit, app: Flask
 
 
 def test_only_a_request_that_queued_work_wakes_the_dispatcher(kit: Kit, app: Flask, rx: WebhookReceiver) -> None:
-    queued = app.extensions["kyc_sandbox"].webhooks.work_queued
+    queued = app.extensions["kyc_sandbox"].outbox.work_queued
     queued.clear()
     import_one(kit)  # no webhook target yet: nothing to deliver
     assert not queued.is_set()

@@ -7,7 +7,7 @@ from typing import Any
 
 from pact import generate, match
 
-from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
+from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 
 ROOT = Path(__file__).resolve().parents[3]
 PACT_DIR = ROOT / "contracts" / "pacts"

@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from simulator.apispec.loader import served_document
 from simulator.app import create_app
-from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.harness.clients import harness_session
 from simulator.harness.transport import in_process_session
+from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.settings import Settings
 from simulator.sumsub.signing import signed_headers
 

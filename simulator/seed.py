@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
-from simulator.core.store import Base, mark_state_changed
+from simulator.core.store import Base
+from simulator.core.tx import Tx
 from simulator.dakota.models import ApiKey
 from simulator.sumsub.levels import DEFAULT_LEVELS
 from simulator.sumsub.models import Level, Partnership, SumsubClient
@@ -86,33 +86,33 @@ DAKOTA_KEYS: list[dict[str, Any]] = [
 ]
 
 
-def is_seeded(session: Session) -> bool:
-    return session.scalar(select(SumsubClient.client_id).limit(1)) is not None
+def is_seeded(tx: Tx) -> bool:
+    return tx.scalar(select(SumsubClient.client_id).limit(1)) is not None
 
 
-def seed(session: Session) -> None:
+def seed(tx: Tx) -> None:
     """Insert the seed rows (into empty tables)."""
     for c in SUMSUB_CLIENTS:
-        session.add(SumsubClient(**c))
-    session.flush()
+        tx.add(SumsubClient(**c))
+    tx.flush()
     for donor, recipient in PARTNERSHIPS:
-        session.add(Partnership(donor_client_id=donor, recipient_client_id=recipient))
+        tx.add(Partnership(donor_client_id=donor, recipient_client_id=recipient))
     for lvl in DEFAULT_LEVELS:
-        session.add(Level(name=lvl["name"], doc_sets=lvl["doc_sets"], description=lvl["description"]))
+        tx.add(Level(name=lvl["name"], doc_sets=lvl["doc_sets"], description=lvl["description"]))
     for k in DAKOTA_KEYS:
-        session.add(ApiKey(**k))
+        tx.add(ApiKey(**k))
 
 
-def wipe(session: Session) -> None:
+def wipe(tx: Tx) -> None:
     """Delete every row of every table (children first), leaving the schema."""
     for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
-    mark_state_changed(session)
+        tx.execute(delete(table))
+    tx.mark_state_changed()
 
 
-def ensure_seeded(session: Session) -> bool:
+def ensure_seeded(tx: Tx) -> bool:
     """Seed an empty store; True when it seeded."""
-    if is_seeded(session):
+    if is_seeded(tx):
         return False
-    seed(session)
+    seed(tx)
     return True

@@ -1,19 +1,12 @@
-"""Webhook signatures: Dakota's Ed25519 over `timestamp + raw body`, Sumsub's `x-payload-digest` HMAC."""
+"""Dakota's webhook signatures: Ed25519 over `timestamp + raw body`, with the key `GET /_sandbox/webhooks/public-key`
+publishes."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-DIGEST_ALGS = {
-    "HMAC_SHA256_HEX": hashlib.sha256,
-    "HMAC_SHA512_HEX": hashlib.sha512,
-    "HMAC_SHA1_HEX": hashlib.sha1,
-}
 
 
 def private_key(seed32: bytes) -> Ed25519PrivateKey:
@@ -49,8 +42,3 @@ def verify_dakota_signature(public_hex: str, timestamp: str, body: bytes, signat
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def sumsub_digest(secret: str, body: bytes, alg: str = "HMAC_SHA256_HEX") -> str:
-    """x-payload-digest: hex HMAC of the raw body with the webhook's secret key."""
-    return hmac.new(secret.encode(), body, DIGEST_ALGS[alg]).hexdigest()

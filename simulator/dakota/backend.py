@@ -1,0 +1,33 @@
+"""The Dakota fake's services, built once per sandbox (the routes and the control plane use these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.control.faults import Faults
+from simulator.core.runtime import Runtime
+from simulator.dakota.applications import Applications
+from simulator.dakota.events import Events
+from simulator.dakota.importer import BulkImporter
+from simulator.dakota.onboarding import Onboarding
+from simulator.sumsub.backend import Sumsub
+from simulator.webhooks.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class Dakota:
+    applications: Applications
+    events: Events
+    onboarding: Onboarding
+    importer: BulkImporter
+
+    @classmethod
+    def build(cls, rt: Runtime, sumsub: Sumsub, outbox: Outbox, faults: Faults) -> Dakota:
+        applications = Applications(rt)
+        events = Events(rt, outbox)
+        return cls(
+            applications=applications,
+            events=events,
+            onboarding=Onboarding(rt, applications, events, sumsub),
+            importer=BulkImporter(rt, sumsub, applications, events, faults),
+        )

@@ -1,0 +1,386 @@
+"""Every statement of the Dakota fake, and the typed rows they return.
+
+Customers, applications and events are read and written as rows (dataclasses named after their columns): services
+compute new values and save the fields they changed. Webhook targets are few and edited whole: ORM entities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, func, select, update
+
+from simulator.core.store import Store
+from simulator.core.tx import Tx
+from simulator.dakota.models import ApiKey, Application, Customer, DakotaEvent, IdempotencyRecord, WebhookTarget
+
+CUSTOMERS = cast(Table, Customer.__table__)
+APPLICATIONS = cast(Table, Application.__table__)
+EVENTS = cast(Table, DakotaEvent.__table__)
+KEYS = cast(Table, ApiKey.__table__)
+IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
+TARGETS = cast(Table, WebhookTarget.__table__)
+
+
+def _names(row_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(row_type))
+
+
+# ---------------------------------------------------------------------------------------------- API keys
+@dataclass(frozen=True)
+class KeyRow:
+    key: str
+    organization_id: str
+    role: str
+    permissions: list[str]
+    name: str
+
+    def to_credentials(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "role": self.role,
+            "permissions": list(self.permissions),
+            "organization_id": self.organization_id,
+            "name": self.name,
+        }
+
+
+_KEY_COLUMNS = tuple(KEYS.c[n] for n in _names(KeyRow))
+
+
+def api_key(store: Store, key: str) -> KeyRow | None:
+    row = store.query(select(*_KEY_COLUMNS).where(KEYS.c.key == key))
+    return KeyRow(**row._mapping) if row is not None else None
+
+
+def api_keys(tx: Tx) -> list[KeyRow]:
+    return [KeyRow(**r._mapping) for r in tx.all(select(*_KEY_COLUMNS).order_by(KEYS.c.organization_id, KEYS.c.role))]
+
+
+# ---------------------------------------------------------------------------------------------- customers
+@dataclass
+class CustomerRow:
+    id: str
+    organization_id: str
+    name: str
+    email: str | None
+    customer_type: str
+    kyb_status: str
+    external_id: str | None
+    application_id: str | None
+    source: str
+    created_at: float
+    updated_at: float
+
+    def values(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in _names(CustomerRow)}
+
+
+_CUSTOMER_COLUMNS = tuple(CUSTOMERS.c[n] for n in _names(CustomerRow))
+
+
+@dataclass
+class ApplicationRow:
+    """An application; `individual` holds the primary individual's entity fields."""
+
+    id: str
+    organization_id: str
+    customer_id: str
+    application_type: str
+    status: str
+    decision: str | None
+    decision_method: str | None
+    token: str
+    individual_id: str
+    individual: dict[str, Any]
+    sumsub: dict[str, Any] | None
+    documents: list[Any]
+    attestations: dict[str, Any]
+    flags: dict[str, Any]
+    version: int
+    created_at: float
+    updated_at: float
+    submitted_at: float | None
+    auto_decide_at: float | None
+    expires_at: float
+
+    def values(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in _names(ApplicationRow)}
+
+
+_APPLICATION_COLUMNS = tuple(APPLICATIONS.c[n] for n in _names(ApplicationRow))
+
+
+@dataclass(frozen=True)
+class ApplicationState:
+    """What a customer's shape and listings need of its application."""
+
+    id: str
+    status: str
+    decision: str | None
+    token: str
+
+
+_STATE_COLUMNS = tuple(APPLICATIONS.c[n] for n in _names(ApplicationState))
+
+
+def customer_view(store: Store, customer_id: str) -> tuple[CustomerRow, ApplicationState | None] | None:
+    """A customer and its application's state, in one statement outside any transaction (GET /customers/{id})."""
+    row = store.query(
+        select(*_CUSTOMER_COLUMNS, *(c.label(f"app_{c.key}") for c in _STATE_COLUMNS))
+        .select_from(CUSTOMERS.outerjoin(APPLICATIONS, APPLICATIONS.c.id == CUSTOMERS.c.application_id))
+        .where(CUSTOMERS.c.id == customer_id)
+    )
+    if row is None:
+        return None
+    m = row._mapping
+    customer = CustomerRow(**{c.key: m[c.key] for c in _CUSTOMER_COLUMNS})
+    app = ApplicationState(**{c.key: m[f"app_{c.key}"] for c in _STATE_COLUMNS}) if m["app_id"] else None
+    return customer, app
+
+
+def customer(tx: Tx, customer_id: str, *, for_update: bool = False) -> CustomerRow | None:
+    q = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.id == customer_id)
+    if for_update and tx.locks_rows:
+        q = q.with_for_update()
+    row = tx.first(q)
+    return CustomerRow(**row._mapping) if row is not None else None
+
+
+def customers(tx: Tx, organization_id: str, external_id: str | None = None) -> list[CustomerRow]:
+    q = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.organization_id == organization_id)
+    if external_id is not None:
+        q = q.where(CUSTOMERS.c.external_id == external_id)
+    return [CustomerRow(**r._mapping) for r in tx.all(q)]
+
+
+def insert_customer(tx: Tx, c: CustomerRow, *, later: bool = False) -> None:
+    (tx.insert_later if later else tx.insert)(CUSTOMERS, c.values())
+
+
+def save_customer(tx: Tx, c: CustomerRow, *names: str) -> None:
+    tx.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == c.id).values({n: getattr(c, n) for n in names}))
+
+
+# ---------------------------------------------------------------------------------------------- applications
+def application(tx: Tx, application_id: str, *, for_update: bool = False) -> ApplicationRow | None:
+    q = select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == application_id)
+    if for_update and tx.locks_rows:
+        q = q.with_for_update()
+    row = tx.first(q)
+    return ApplicationRow(**row._mapping) if row is not None else None
+
+
+def application_outside_tx(store: Store, application_id: str) -> ApplicationRow | None:
+    """An application in one statement outside any transaction (GET /applications/{id})."""
+    row = store.query(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == application_id))
+    return ApplicationRow(**row._mapping) if row is not None else None
+
+
+def token_known(store: Store, token: str) -> bool:
+    return store.query(select(APPLICATIONS.c.id).where(APPLICATIONS.c.token == token)) is not None
+
+
+def application_states(tx: Tx, organization_id: str) -> dict[str, ApplicationState]:
+    rows = tx.all(select(*_STATE_COLUMNS).where(APPLICATIONS.c.organization_id == organization_id))
+    return {r.id: ApplicationState(**r._mapping) for r in rows}
+
+
+@dataclass(frozen=True)
+class ApplicationListRow:
+    id: str
+    application_type: str
+    status: str
+    created_at: float
+
+
+def application_list(tx: Tx, organization_id: str) -> list[ApplicationListRow]:
+    cols = tuple(APPLICATIONS.c[n] for n in _names(ApplicationListRow))
+    return [
+        ApplicationListRow(**r._mapping)
+        for r in tx.all(select(*cols).where(APPLICATIONS.c.organization_id == organization_id))
+    ]
+
+
+def applications(tx: Tx, ids: list[str]) -> dict[str, ApplicationRow]:
+    if not ids:
+        return {}
+    rows = tx.all(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id.in_(ids)))
+    return {r.id: ApplicationRow(**r._mapping) for r in rows}
+
+
+def due_for_auto_decision(tx: Tx, now: float) -> list[ApplicationRow]:
+    """Submitted applications whose auto-approval is due (locked, skipping those another worker holds)."""
+    q = select(*_APPLICATION_COLUMNS).where(
+        APPLICATIONS.c.status == "submitted",
+        APPLICATIONS.c.auto_decide_at.is_not(None),
+        APPLICATIONS.c.auto_decide_at <= now,
+    )
+    if tx.locks_rows:
+        q = q.with_for_update(skip_locked=True)
+    return [ApplicationRow(**r._mapping) for r in tx.all(q)]
+
+
+def any_due_for_auto_decision(store: Store, now: float) -> bool:
+    q = (
+        select(APPLICATIONS.c.id)
+        .where(
+            APPLICATIONS.c.status == "submitted",
+            APPLICATIONS.c.auto_decide_at.is_not(None),
+            APPLICATIONS.c.auto_decide_at <= now,
+        )
+        .limit(1)
+    )
+    return store.query(q) is not None
+
+
+def insert_application(tx: Tx, a: ApplicationRow, *, later: bool = False) -> None:
+    (tx.insert_later if later else tx.insert)(APPLICATIONS, a.values())
+
+
+def save_application(tx: Tx, a: ApplicationRow, *names: str) -> None:
+    tx.execute(update(APPLICATIONS).where(APPLICATIONS.c.id == a.id).values({n: getattr(a, n) for n in names}))
+
+
+# ---------------------------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    organization_id: str
+    type: str
+    created: float
+    envelope: dict[str, Any]
+    simulation_id: str | None
+    replay_count: int
+    seq: int
+
+
+_EVENT_COLUMNS = tuple(EVENTS.c[n] for n in _names(EventRow))
+
+
+def last_event_seq_query(organization_id: str) -> Select[Any]:
+    """max(seq) of the organisation's events: one step of the (organization_id, seq) index, read by every import."""
+    return select(func.max(EVENTS.c.seq)).where(EVENTS.c.organization_id == organization_id)
+
+
+def last_event_seq(tx: Tx, organization_id: str) -> int:
+    return int(tx.scalar(last_event_seq_query(organization_id)) or 0)
+
+
+def insert_event(tx: Tx, e: EventRow) -> None:
+    """Queued until the transaction ends (nothing reads an event back in the transaction that emits it)."""
+    tx.insert_later(EVENTS, {n: getattr(e, n) for n in _names(EventRow)})
+
+
+def event(tx: Tx, event_id: str) -> EventRow | None:
+    row = tx.first(select(*_EVENT_COLUMNS).where(EVENTS.c.id == event_id))
+    return EventRow(**row._mapping) if row is not None else None
+
+
+def count_replay(tx: Tx, event_id: str) -> None:
+    tx.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(replay_count=EVENTS.c.replay_count + 1))
+
+
+def event_ids(tx: Tx, organization_id: str) -> list[str]:
+    """The organisation's event ids, newest first (ids only: every page reads the whole list)."""
+    return tx.scalars(
+        select(EVENTS.c.id).where(EVENTS.c.organization_id == organization_id).order_by(EVENTS.c.seq.desc())
+    )
+
+
+def envelopes(tx: Tx, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    return {r.id: r.envelope for r in tx.all(select(EVENTS.c.id, EVENTS.c.envelope).where(EVENTS.c.id.in_(ids)))}
+
+
+def replay_counts(tx: Tx, ids: list[str]) -> dict[str, int]:
+    if not ids:
+        return {}
+    rows = tx.all(select(EVENTS.c.id, EVENTS.c.replay_count).where(EVENTS.c.id.in_(ids)))
+    return {r.id: int(r.replay_count) for r in rows}
+
+
+# ---------------------------------------------------------------------------------------------- webhook targets
+@dataclass(frozen=True)
+class TargetRoute:
+    """What routing an event needs of a webhook target (immutable: kept per process between transactions)."""
+
+    id: str
+    url: str
+    global_: bool
+    event_types: tuple[str, ...]
+
+    def wants(self, event_type: str) -> bool:
+        return self.global_ or event_type in self.event_types
+
+
+def target_routes(tx: Tx, organization_id: str) -> list[TargetRoute]:
+    rows = tx.all(
+        select(TARGETS.c.id, TARGETS.c.url, TARGETS.c["global"].label("global_"), TARGETS.c.event_types)
+        .where(TARGETS.c.organization_id == organization_id)
+        .order_by(TARGETS.c.id)
+    )
+    return [TargetRoute(r.id, r.url, bool(r.global_), tuple(r.event_types or ())) for r in rows]
+
+
+def target(tx: Tx, target_id: str) -> WebhookTarget | None:
+    return tx.get(WebhookTarget, target_id, for_update=True)
+
+
+def targets(tx: Tx, organization_id: str) -> list[WebhookTarget]:
+    return tx.scalars(
+        select(WebhookTarget).where(WebhookTarget.organization_id == organization_id).order_by(WebhookTarget.id)
+    )
+
+
+def touch_target(tx: Tx, target_id: str, *, delivered: bool, now: float) -> None:
+    values: dict[str, Any] = {"time_last_attempted": now}
+    if delivered:
+        values["time_last_healthy"] = now
+    tx.execute(update(TARGETS).where(TARGETS.c.id == target_id).values(values))
+
+
+# ---------------------------------------------------------------------------------------------- idempotency records
+@dataclass(frozen=True)
+class IdempotencyRow:
+    created_at: float
+    body_sha256: str
+    path: str
+    method: str
+    state: str
+    status_code: int | None
+    response: dict[str, Any] | None
+    lease_until: float
+
+
+_IDEMPOTENCY_COLUMNS = tuple(IDEMPOTENCY.c[n] for n in _names(IdempotencyRow))
+
+
+def _record_key(owner: str, key: str) -> Any:
+    return (IDEMPOTENCY.c.api_key == owner) & (IDEMPOTENCY.c.idempotency_key == key)
+
+
+def idempotency_record(tx: Tx, owner: str, key: str) -> IdempotencyRow | None:
+    row = tx.first(select(*_IDEMPOTENCY_COLUMNS).where(_record_key(owner, key)))
+    return IdempotencyRow(**row._mapping) if row is not None else None
+
+
+def insert_idempotency_record(tx: Tx, values: dict[str, Any]) -> None:
+    """Inserted now: a concurrent claim of the same key meets the unique key (IntegrityError) at once."""
+    tx.insert(IDEMPOTENCY, values)
+
+
+def delete_idempotency_record(tx: Tx, owner: str, key: str) -> None:
+    tx.execute(IDEMPOTENCY.delete().where(_record_key(owner, key)))
+
+
+def update_idempotency_record(
+    tx: Tx, owner: str, key: str, *, only_if_lease: float | None = None, **values: Any
+) -> int:
+    """Update a record (with `only_if_lease`: only while its lease is still that value); how many rows changed."""
+    where = _record_key(owner, key)
+    if only_if_lease is not None:
+        where = where & (IDEMPOTENCY.c.lease_until == only_if_lease)
+    return tx.rowcount(update(IDEMPOTENCY).where(where).values(values))
