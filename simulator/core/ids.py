@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import re
 import secrets
@@ -24,6 +25,10 @@ def canonical_uuid(text: str) -> str | None:
     """`text` as a lowercase UUID when it is one in the canonical 8-4-4-4-12 form (RFC 9562, hex in either case);
     None for anything else, the `{...}`, `urn:uuid:` and undashed forms `uuid.UUID` would also read included."""
     return text.lower() if _UUID.fullmatch(text) else None
+
+
+_FAST = random.Random(secrets.randbits(128))
+os.register_at_fork(after_in_child=lambda: _FAST.seed(secrets.randbits(128)))  # workers never share a stream
 
 
 class Ids:
@@ -88,7 +93,11 @@ class Ids:
         return 100_000_000 + int.from_bytes(self._bytes(4), "big") % 900_000_000
 
     def request_id(self) -> str:
-        return "req_" + self.hex(26)
+        """A request's id (x-request-id). Unique, not secret: unseeded, it comes from a fast generator seeded
+        once per process (the kernel's random bytes cost a system call per request)."""
+        if self._rng is not None:
+            return "req_" + self.hex(26)
+        return f"req_{_FAST.getrandbits(104):026x}"
 
     def correlation_id(self) -> str:
         return self.hex(32)

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any, cast
 
-from sqlalchemy import Float, Integer, String, Table, Text, delete, func, select
+from sqlalchemy import Float, Integer, String, Table, Text, bindparam, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simulator.core.store import Base
@@ -41,6 +41,8 @@ class JournalEntry(Base):
 
 
 _TABLE = cast(Table, JournalEntry.__table__)
+_LAST_ID = select(func.max(_TABLE.c.id))
+_PRUNE = delete(_TABLE).where(_TABLE.c.id <= bindparam("below"))
 
 
 def write_many(tx: Tx, size: int, rows: list[dict[str, Any]]) -> None:
@@ -48,9 +50,9 @@ def write_many(tx: Tx, size: int, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     tx.insert(_TABLE, rows)
-    last = int(tx.scalar(select(func.max(_TABLE.c.id))) or 0)
+    last = int(tx.scalar(_LAST_ID) or 0)
     if last % 50 < len(rows) or len(rows) >= 50:
-        tx.execute(delete(_TABLE).where(_TABLE.c.id <= last - size))
+        tx.execute(_PRUNE, {"below": last - size})
 
 
 class JournalBuffer:

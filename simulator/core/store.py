@@ -22,7 +22,20 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, Executable, Float, MetaData, String, Table, create_engine, event, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Executable,
+    Float,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError
@@ -49,6 +62,8 @@ class SandboxState(Base):
 
 
 _STATE = cast(Table, SandboxState.__table__)
+_STATE_ROWS = select(_STATE.c.key, _STATE.c.value).where(_STATE.c.key.in_(bindparam("keys", expanding=True)))
+_VERSION = select(_STATE.c.value).where(_STATE.c.key == bindparam("key"))
 VERSION_STATE = "_state_version"  # the change signal on PostgreSQL (see Store.cached)
 SCHEMA_HEAD = "0002_event_seq_index"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
 WAL_AUTOCHECKPOINT_PAGES = 20_000  # about 80 MB of WAL at most between checkpoints when none runs in the background
@@ -307,7 +322,7 @@ class Store:
         """State rows (`None` for a missing one) for hot paths, through `cached`. Callers must not mutate them."""
 
         def load(t: Tx) -> dict[str, dict[str, Any] | None]:
-            rows = {r.key: r.value for r in t.all(select(_STATE).where(_STATE.c.key.in_(keys)))}
+            rows = {r.key: r.value for r in t.all(_STATE_ROWS, {"keys": list(keys)})}
             return {k: (dict(rows[k]) if k in rows else None) for k in keys}
 
         return self.cached(tx, "sandbox_state:" + ",".join(keys), load)
@@ -338,7 +353,7 @@ class Store:
             return self.signal.token()
         if tx is not None and tx.signal_read:
             return tx.signal_token
-        row = self.query(select(_STATE.c.value).where(_STATE.c.key == VERSION_STATE))
+        row = self.query(_VERSION, {"key": VERSION_STATE})
         token = None if row is None else repr(row[0])  # None until a first change: load every time
         if tx is not None:
             tx.signal_token, tx.signal_read = token, True

@@ -5,9 +5,9 @@ here (the clock, the next Dakota event number, the change signal's token), and r
 the end are queued with `insert_later` and written as one INSERT per table when the transaction ends (a bulk import
 inserts six rows per token: one executemany per table costs a fraction of six statements per row).
 
-Statements go through the ORM session (`execute`), which writes pending ORM changes first, so a read always sees
-what the transaction wrote, except rows still queued with `insert_later`: queue only rows this transaction does
-not read back.
+Core statements run on the transaction's connection after pending ORM changes are written (as the session's
+autoflush would), so a read always sees what the transaction wrote, except rows still queued with `insert_later`:
+queue only rows this transaction does not read back.
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Table, insert
-from sqlalchemy.engine import Result, Row
+from sqlalchemy.engine import Connection, Result, Row
 from sqlalchemy.orm import Session
 
 _M = TypeVar("_M")
+_INSERTS: dict[Table, Any] = {}  # one INSERT statement per table, built once
+
+
+def _insert(table: Table) -> Any:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
 
 
 class Tx:
@@ -37,29 +45,37 @@ class Tx:
         self.signal_read = False
         self.event_seq: dict[str, int] = {}  # the last Dakota event number handed out, per organisation
         self._later: dict[Table, list[dict[str, Any]]] = {}
+        self._conn: Connection | None = None
 
     # ------------------------------------------------------------------ statements
     def execute(
         self, stmt: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
     ) -> Result[Any]:
-        return self.session.execute(stmt, params)
+        """A Core statement, on the transaction's connection (the ORM's per-execution work is not needed for
+        rows; it cost more than the statement). Pending ORM changes are written first, as the session would."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        if self._conn is None:
+            self._conn = session.connection()  # the transaction's connection: asking for it each time costs
+        return self._conn.execute(stmt, params)
 
     def all(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
-        return self.session.execute(stmt, params).all()
+        return self.execute(stmt, params).all()
 
     def first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row[Any] | None:
-        return self.session.execute(stmt, params).first()
+        return self.execute(stmt, params).first()
 
     def scalar(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
-        return self.session.execute(stmt, params).scalar()
+        return self.execute(stmt, params).scalar()
 
     def scalars(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """Every row's first column (ORM entities for a `select(Model)`)."""
+        """Every row's first column; ORM entities for a `select(Model)` (through the session)."""
         return list(self.session.scalars(stmt, params))
 
     def rowcount(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> int:
         """Run an UPDATE or DELETE; how many rows it matched (a conditional UPDATE's verdict)."""
-        result: Any = self.session.execute(stmt, params)
+        result: Any = self.execute(stmt, params)
         return int(result.rowcount)
 
     # ------------------------------------------------------------------ ORM entities
@@ -80,7 +96,7 @@ class Tx:
     def insert(self, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
         """INSERT now (a list: one executemany)."""
         if rows:
-            self.session.execute(insert(table), rows if isinstance(rows, list) else [rows])
+            self.execute(_insert(table), rows if isinstance(rows, list) else [rows])
 
     def insert_later(self, table: Table, rows: dict[str, Any] | Iterable[dict[str, Any]]) -> None:
         """Queue rows for one INSERT per table when the transaction ends (parents first: tables in first-use
@@ -100,7 +116,7 @@ class Tx:
         later, self._later = self._later, {}
         for table, rows in later.items():
             if rows:
-                self.session.execute(insert(table), rows)
+                self.execute(_insert(table), rows)
 
     def mark_state_changed(self) -> None:
         """This transaction changed shared state that processes keep (see `Store.cached`)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from simulator.core.store import Store
 from simulator.core.tx import Tx
@@ -47,10 +47,12 @@ class KeyRow:
 
 
 _KEY_COLUMNS = tuple(KEYS.c[n] for n in _names(KeyRow))
+# Statements are built once (with bound parameters): building one costs three times what running it does.
+_KEY = select(*_KEY_COLUMNS).where(KEYS.c.key == bindparam("key"))
 
 
 def api_key(store: Store, key: str) -> KeyRow | None:
-    row = store.query(select(*_KEY_COLUMNS).where(KEYS.c.key == key))
+    row = store.query(_KEY, {"key": key})
     return KeyRow(**row._mapping) if row is not None else None
 
 
@@ -125,13 +127,18 @@ class ApplicationState:
 _STATE_COLUMNS = tuple(APPLICATIONS.c[n] for n in _names(ApplicationState))
 
 
+_CUSTOMER_VIEW = (
+    select(*_CUSTOMER_COLUMNS, *(c.label(f"app_{c.key}") for c in _STATE_COLUMNS))
+    .select_from(CUSTOMERS.outerjoin(APPLICATIONS, APPLICATIONS.c.id == CUSTOMERS.c.application_id))
+    .where(CUSTOMERS.c.id == bindparam("id"))
+)
+_CUSTOMER = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.id == bindparam("id"))
+_CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
+
+
 def customer_view(store: Store, customer_id: str) -> tuple[CustomerRow, ApplicationState | None] | None:
     """A customer and its application's state, in one statement outside any transaction (GET /customers/{id})."""
-    row = store.query(
-        select(*_CUSTOMER_COLUMNS, *(c.label(f"app_{c.key}") for c in _STATE_COLUMNS))
-        .select_from(CUSTOMERS.outerjoin(APPLICATIONS, APPLICATIONS.c.id == CUSTOMERS.c.application_id))
-        .where(CUSTOMERS.c.id == customer_id)
-    )
+    row = store.query(_CUSTOMER_VIEW, {"id": customer_id})
     if row is None:
         return None
     m = row._mapping
@@ -141,10 +148,7 @@ def customer_view(store: Store, customer_id: str) -> tuple[CustomerRow, Applicat
 
 
 def customer(tx: Tx, customer_id: str, *, for_update: bool = False) -> CustomerRow | None:
-    q = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.id == customer_id)
-    if for_update and tx.locks_rows:
-        q = q.with_for_update()
-    row = tx.first(q)
+    row = tx.first(_CUSTOMER_LOCKED if for_update and tx.locks_rows else _CUSTOMER, {"id": customer_id})
     return CustomerRow(**row._mapping) if row is not None else None
 
 
@@ -160,26 +164,39 @@ def insert_customer(tx: Tx, c: CustomerRow, *, later: bool = False) -> None:
 
 
 def save_customer(tx: Tx, c: CustomerRow, *names: str) -> None:
-    tx.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == c.id).values({n: getattr(c, n) for n in names}))
+    _save(tx, CUSTOMERS, c.id, {n: getattr(c, n) for n in names})
 
 
 # ---------------------------------------------------------------------------------------------- applications
+_APPLICATION = select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == bindparam("id"))
+_APPLICATION_LOCKED = _APPLICATION.with_for_update()
+_TOKEN_KNOWN = select(APPLICATIONS.c.id).where(APPLICATIONS.c.token == bindparam("token"))
+_SAVES: dict[tuple[Table, tuple[str, ...]], Any] = {}
+
+
 def application(tx: Tx, application_id: str, *, for_update: bool = False) -> ApplicationRow | None:
-    q = select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == application_id)
-    if for_update and tx.locks_rows:
-        q = q.with_for_update()
-    row = tx.first(q)
+    row = tx.first(_APPLICATION_LOCKED if for_update and tx.locks_rows else _APPLICATION, {"id": application_id})
     return ApplicationRow(**row._mapping) if row is not None else None
 
 
 def application_outside_tx(store: Store, application_id: str) -> ApplicationRow | None:
     """An application in one statement outside any transaction (GET /applications/{id})."""
-    row = store.query(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == application_id))
+    row = store.query(_APPLICATION, {"id": application_id})
     return ApplicationRow(**row._mapping) if row is not None else None
 
 
 def token_known(store: Store, token: str) -> bool:
-    return store.query(select(APPLICATIONS.c.id).where(APPLICATIONS.c.token == token)) is not None
+    return store.query(_TOKEN_KNOWN, {"token": token}) is not None
+
+
+def _save(tx: Tx, table: Table, row_id: str, values: dict[str, Any]) -> None:
+    """UPDATE the row's named columns (one statement per table and set of columns, built once)."""
+    names = tuple(values)
+    stmt = _SAVES.get((table, names))
+    if stmt is None:
+        bound = {n: bindparam(f"v_{n}", type_=table.c[n].type) for n in names}
+        stmt = _SAVES[(table, names)] = update(table).where(table.c.id == bindparam("b_id")).values(bound)
+    tx.execute(stmt, {"b_id": row_id, **{f"v_{n}": v for n, v in values.items()}})
 
 
 def application_states(tx: Tx, organization_id: str) -> dict[str, ApplicationState]:
@@ -240,7 +257,7 @@ def insert_application(tx: Tx, a: ApplicationRow, *, later: bool = False) -> Non
 
 
 def save_application(tx: Tx, a: ApplicationRow, *names: str) -> None:
-    tx.execute(update(APPLICATIONS).where(APPLICATIONS.c.id == a.id).values({n: getattr(a, n) for n in names}))
+    _save(tx, APPLICATIONS, a.id, {n: getattr(a, n) for n in names})
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -259,13 +276,12 @@ class EventRow:
 _EVENT_COLUMNS = tuple(EVENTS.c[n] for n in _names(EventRow))
 
 
-def last_event_seq_query(organization_id: str) -> Select[Any]:
-    """max(seq) of the organisation's events: one step of the (organization_id, seq) index, read by every import."""
-    return select(func.max(EVENTS.c.seq)).where(EVENTS.c.organization_id == organization_id)
+# max(seq) of an organisation's events: one step of the (organization_id, seq) index, read by every import.
+LAST_EVENT_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.organization_id == bindparam("org"))
 
 
 def last_event_seq(tx: Tx, organization_id: str) -> int:
-    return int(tx.scalar(last_event_seq_query(organization_id)) or 0)
+    return int(tx.scalar(LAST_EVENT_SEQ, {"org": organization_id}) or 0)
 
 
 def insert_event(tx: Tx, e: EventRow) -> None:
@@ -316,12 +332,15 @@ class TargetRoute:
         return self.global_ or event_type in self.event_types
 
 
+_ROUTES = (
+    select(TARGETS.c.id, TARGETS.c.url, TARGETS.c["global"].label("global_"), TARGETS.c.event_types)
+    .where(TARGETS.c.organization_id == bindparam("org"))
+    .order_by(TARGETS.c.id)
+)
+
+
 def target_routes(tx: Tx, organization_id: str) -> list[TargetRoute]:
-    rows = tx.all(
-        select(TARGETS.c.id, TARGETS.c.url, TARGETS.c["global"].label("global_"), TARGETS.c.event_types)
-        .where(TARGETS.c.organization_id == organization_id)
-        .order_by(TARGETS.c.id)
-    )
+    rows = tx.all(_ROUTES, {"org": organization_id})
     return [TargetRoute(r.id, r.url, bool(r.global_), tuple(r.event_types or ())) for r in rows]
 
 
@@ -362,8 +381,13 @@ def _record_key(owner: str, key: str) -> Any:
     return (IDEMPOTENCY.c.api_key == owner) & (IDEMPOTENCY.c.idempotency_key == key)
 
 
+_RECORD = select(*_IDEMPOTENCY_COLUMNS).where(
+    (IDEMPOTENCY.c.api_key == bindparam("owner")) & (IDEMPOTENCY.c.idempotency_key == bindparam("key"))
+)
+
+
 def idempotency_record(tx: Tx, owner: str, key: str) -> IdempotencyRow | None:
-    row = tx.first(select(*_IDEMPOTENCY_COLUMNS).where(_record_key(owner, key)))
+    row = tx.first(_RECORD, {"owner": owner, "key": key})
     return IdempotencyRow(**row._mapping) if row is not None else None
 
 

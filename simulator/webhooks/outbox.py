@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, literal, or_, select
+from sqlalchemy import Table, bindparam, literal, or_, select
 
 from simulator.core.clock import iso
 from simulator.core.events import Channel, Outgoing
@@ -64,11 +64,19 @@ class Attempt:
         return dict(self.__dict__)
 
 
-def _due(now: float, wall: float) -> Any:
-    return or_(
-        (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now),
-        (OutboxItem.status == "delivering") & (OutboxItem.lease_until < wall),
-    )
+# Due now: pending and its time has come, or claimed by a worker whose lease ran out (it died mid-delivery).
+_DUE = or_(
+    (OUTBOX.c.status == "pending") & (OUTBOX.c.next_attempt_at <= bindparam("now")),
+    (OUTBOX.c.status == "delivering") & (OUTBOX.c.lease_until < bindparam("wall")),
+)
+_ANY_DUE = select(literal(1)).where(_DUE).limit(1)
+_CLAIM = (
+    select(OutboxItem)
+    .where(_DUE)
+    .order_by(OutboxItem.next_attempt_at, OutboxItem.created_at, OutboxItem.id)
+    .limit(bindparam("limit"))
+)
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)  # two workers never claim the same item
 
 
 class Outbox:
@@ -119,19 +127,12 @@ class Outbox:
         lease = wall + self.rt.settings.webhook_timeout_seconds + 10
         # A read first: the dispatcher polls often and mostly finds nothing, and a write transaction for nothing
         # would queue behind (and hold up) the requests' writers.
-        if self.rt.store.query(select(literal(1)).where(_due(self.rt.clock.now(), wall)).limit(1)) is None:
+        if self.rt.store.query(_ANY_DUE, {"now": self.rt.clock.now(), "wall": wall}) is None:
             return []
         with self.rt.store.write() as tx:
-            q = (
-                select(OutboxItem)
-                .where(_due(self.rt.clock.now(tx), wall))
-                .order_by(OutboxItem.next_attempt_at, OutboxItem.created_at, OutboxItem.id)
-                .limit(limit)
-            )
-            if tx.locks_rows:
-                q = q.with_for_update(skip_locked=True)  # two workers never claim the same item
+            params = {"now": self.rt.clock.now(tx), "wall": wall, "limit": limit}
             claimed = []
-            for item in tx.scalars(q):
+            for item in tx.scalars(_CLAIM_LOCKED if tx.locks_rows else _CLAIM, params):
                 item.status, item.lease_until = "delivering", lease
                 claimed.append(
                     Claimed(

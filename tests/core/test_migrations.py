@@ -149,11 +149,11 @@ def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_row
 
 def test_the_next_event_seq_is_one_index_step_not_a_scan(tmp_path: Any) -> None:
     # Every bulk import reads max(seq) of the organisation's events; a scan grew with every event ever emitted.
-    from simulator.dakota.queries import last_event_seq_query
+    from simulator.dakota.queries import LAST_EVENT_SEQ
 
     s = Store(f"sqlite:///{tmp_path}/plan.db")
     s.create_schema()
-    compiled = last_event_seq_query("org1").compile(s.engine, compile_kwargs={"literal_binds": True})
+    compiled = LAST_EVENT_SEQ.params(org="org1").compile(s.engine, compile_kwargs={"literal_binds": True})
     with s.engine.connect() as conn:
         plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
     s.dispose()
