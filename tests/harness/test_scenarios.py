@@ -276,7 +276,7 @@ def test_json_paths_resolve_indexes_wildcards_and_the_root() -> None:
     assert sc.resolve(body, "results[-1].success") is False
     assert sc.resolve(body, "results[*].success") == [True, False]
     assert sc.resolve(body, "$") == body
-    assert sc.resolve(body, "results[5]") is sc._MISSING
+    assert sc.resolve(body, "results[5]") is sc.MISSING
     with pytest.raises(ValueError):
         sc.parse_path("results[x")
 
@@ -309,8 +309,8 @@ def test_durations_reject_nonsense() -> None:
         ("a", {"one_of": ["a", "b"]}, True),
         (1, True, False),
         ({"street1": "x"}, {"street1": "x"}, True),
-        (sc._MISSING, {"exists": False}, True),
-        (sc._MISSING, "anything", False),
+        (sc.MISSING, {"exists": False}, True),
+        (sc.MISSING, "anything", False),
         ("x", {"not_equals": "y", "not_contains": "z"}, True),
     ],
 )

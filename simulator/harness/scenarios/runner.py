@@ -1,457 +1,52 @@
-"""Scenario replays: YAML files of steps, run in order against a sandbox in-process or at any base URL.
-
-    scenarios = load_paths([Path("scenarios")])
-    target = Target.local()                   # or Target.for_url("http://127.0.0.1:8080")
-    for event in Runner(target).run(scenarios):    # RunStarted, ScenarioStarted, StepFinished, Waiting, ...
-        ...
-
-The engine only yields events (dataclasses); the CLI's rich reporter, the JUnit writer and the tests consume the
-same stream. The step format is `contracts/schemas/scenario.schema.json`, explained in `scenarios/README.md`.
-
-The runner talks to the sandbox over HTTP only (the reference clients), never to its internals: the control plane
-(`/_sandbox/*`) when the target has one, else what any client has. Each scenario starts from `POST /_sandbox/reset`
-where there is a control plane. A target whose `/_sandbox/clock` is missing gets real waits for clock steps.
-"""
+"""The runner: each scenario from a reset sandbox, each step an action, its expect and save; yields events."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import difflib
 import json
 import random
 import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
-from xml.etree import ElementTree as ET
 
 import requests
-import yaml
 
-from simulator.core.resources import data_dir
-from simulator.harness.clients import ControlApi, SumsubApi, harness_session
-
-Outcome = Literal["passed", "failed", "skipped"]
-ACTIONS = (
-    "donor",
-    "mint",
-    "clock",
-    "import",
-    "request",
-    "application",
-    "details",
-    "document",
-    "attest",
-    "submit",
-    "review",
-    "receiver",
-    "webhook_target",
-    "sumsub_webhook",
-    "expect_webhooks",
-    "token_status",
-    "set",
+from simulator.harness.scenarios.errors import SkipScenario, StepError
+from simulator.harness.scenarios.events import (
+    Event,
+    Failure,
+    Outcome,
+    RunFinished,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioStarted,
+    StepFinished,
+    Waiting,
 )
+from simulator.harness.scenarios.matchers import (
+    MISSING,
+    as_text,
+    check_value,
+    parse_path,
+    pretty,
+    resolve,
+    resolve_parts,
+    short,
+    structural_diff,
+)
+from simulator.harness.scenarios.model import ACTIONS, Scenario
+from simulator.harness.scenarios.target import Target
+
 REQUIRED_ATTESTATIONS = ("e_sign", "terms_of_service", "privacy_policy", "information_accuracy")
-DEFAULT_DAKOTA_CLIENT_ID = "dakota.xyz_158913"
-
-
-# ============================================================================================== scenarios
-class ScenarioError(Exception):
-    """A scenario file that cannot be run: unreadable YAML or not valid against the scenario schema."""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    steps: list[dict[str, Any]]
-    path: Path | None = None
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    vars: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ident(self) -> str:
-        """A stable id for reports: the file stem, else the name."""
-        return self.path.stem if self.path else self.name
-
-
-def schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((data_dir("contracts") / "schemas" / "scenario.schema.json").read_text())
-    return data
-
-
-def validate(document: Any, where: str = "scenario") -> list[str]:
-    """Every problem with a scenario document, as readable lines (empty when valid)."""
-    import jsonschema
-
-    problems: list[str] = []
-    if isinstance(document, dict) and isinstance(document.get("steps"), list):
-        for i, step in enumerate(document["steps"]):
-            if isinstance(step, dict):
-                actions = [k for k in step if k in ACTIONS]
-                unknown = [k for k in step if k not in ACTIONS and k not in ("name", "expect", "save")]
-                if unknown:
-                    problems.append(
-                        f"{where}: steps[{i}]: unknown key(s) {', '.join(unknown)}; actions are {', '.join(ACTIONS)}"
-                    )
-                elif len(actions) != 1:
-                    problems.append(
-                        f"{where}: steps[{i}]: a step has exactly one action ({', '.join(ACTIONS)}); "
-                        f"found {', '.join(actions) or 'none'}"
-                    )
-    if problems:
-        return problems
-    validator = jsonschema.Draft202012Validator(schema())
-    for err in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        best = jsonschema.exceptions.best_match([err])
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path).lstrip(".")
-        problems.append(f"{where}: {loc or '(top level)'}: {best.message}")
-    return problems
-
-
-def load(path: Path) -> Scenario:
-    """Read and validate one scenario file."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from exc
-    problems = validate(document, str(path))
-    if problems:
-        raise ScenarioError("\n".join(problems))
-    return Scenario(
-        name=document["name"],
-        steps=document["steps"],
-        path=path,
-        description=document.get("description", ""),
-        tags=tuple(document.get("tags", ())),
-        vars=document.get("vars", {}),
-    )
-
-
-def discover(paths: list[Path]) -> list[Path]:
-    """Files as given; folders expand to their *.yaml / *.yml files, sorted."""
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
-        else:
-            out.append(p)
-    return out
-
-
-def load_paths(paths: list[Path]) -> list[Scenario]:
-    """Load every scenario; raises ScenarioError listing all broken files at once."""
-    scenarios: list[Scenario] = []
-    errors: list[str] = []
-    files = discover(paths)
-    if not files:
-        raise ScenarioError(f"no scenario files in {', '.join(str(p) for p in paths)}")
-    for f in files:
-        try:
-            scenarios.append(load(f))
-        except ScenarioError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise ScenarioError("\n".join(errors))
-    return scenarios
-
-
-# ============================================================================================== events
-@dataclass(frozen=True)
-class Failure:
-    """One failed check: what was expected, what came back, and a readable diff."""
-
-    check: str
-    message: str
-    expected: Any = None
-    actual: Any = None
-    diff: str = ""
-
-    def render(self) -> str:
-        lines = [f"{self.check}: {self.message}"]
-        if self.diff:
-            lines.extend("  " + line for line in self.diff.splitlines())
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class RunStarted:
-    target: str
-    in_process: bool
-    has_control: bool
-    has_clock: bool
-    scenarios: int
-
-
-@dataclass(frozen=True)
-class ScenarioStarted:
-    scenario: str
-    ident: str
-    steps: int
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """A clock step waiting for real time (the target's clock cannot be moved)."""
-
-    scenario: str
-    step: int
-    total: float
-    remaining: float
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    scenario: str
-    index: int
-    label: str
-    outcome: Outcome
-    duration: float
-    request: str = ""  # "POST /customers/bulk-import-sumsub-tokens → 200"
-    failures: tuple[Failure, ...] = ()
-    reason: str = ""  # why it failed with an error or was skipped
-    response_excerpt: str = ""
-
-    def report(self) -> str:
-        """The failure report: the step, the request, every failed check with expected vs actual."""
-        head = f"step {self.index + 1} '{self.label}' {self.outcome}"
-        lines = [head + (f": {self.request}" if self.request else "")]
-        if self.reason:
-            lines.append(f"  {self.reason}")
-        for failure in self.failures:
-            lines.extend("  " + line for line in failure.render().splitlines())
-        if self.response_excerpt and self.outcome == "failed":
-            lines.append("  response body:")
-            lines.extend("    " + line for line in self.response_excerpt.splitlines())
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ScenarioFinished:
-    scenario: str
-    ident: str
-    outcome: Outcome
-    duration: float
-    steps: tuple[StepFinished, ...]
-    path: str = ""
-    reason: str = ""
-
-    @property
-    def failed_step(self) -> StepFinished | None:
-        return next((s for s in self.steps if s.outcome == "failed"), None)
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    results: tuple[ScenarioFinished, ...]
-    duration: float
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome == outcome)
-
-    @property
-    def ok(self) -> bool:
-        return self.count("failed") == 0
-
-
-Event = RunStarted | ScenarioStarted | Waiting | StepFinished | ScenarioFinished | RunFinished
-
-
-# ============================================================================================== target
-@dataclass
-class Target:
-    """Where scenarios run: a base URL and a session (HTTP, or in-process WSGI), with what the target offers."""
-
-    base_url: str
-    http: requests.Session
-    in_process: bool = False
-    has_control: bool = False
-    has_clock: bool = False
-    credentials: dict[str, Any] = field(default_factory=dict)
-    on_close: Callable[[], None] | None = None
-
-    @classmethod
-    def local(cls, settings: Any = None) -> Target:
-        """A fresh sandbox in this process: in-memory store, no background dispatcher (the runner dispatches)."""
-        from simulator.app import create_app
-        from simulator.harness.transport import in_process_session
-        from simulator.http import EXTENSION
-        from simulator.settings import Settings
-
-        app = create_app(settings or Settings(database_url="sqlite://", background_dispatch=0, journal_size=200))
-        http, base = in_process_session(app)
-        target = cls(base, http, in_process=True, on_close=app.extensions[EXTENSION].close)
-        return target.probe()
-
-    @classmethod
-    def for_wsgi(cls, app: Any, base_url: str = "http://localhost") -> Target:
-        """Any WSGI app in-process (used to test targets without a control plane or a clock)."""
-        from simulator.harness.transport import in_process_session
-
-        http, base = in_process_session(app, base_url)
-        return cls(base, http, in_process=True).probe()
-
-    @classmethod
-    def for_url(cls, base_url: str) -> Target:
-        """A sandbox (or any Dakota/Sumsub-shaped server) over HTTP; raises ScenarioError when unreachable."""
-        http = harness_session()  # control-plane requests carry X-Sandbox-Token (SANDBOX_CONTROL_TOKEN)
-        try:
-            http.get(base_url.rstrip("/") + "/", timeout=10)
-        except requests.RequestException as exc:
-            raise ScenarioError(f"cannot reach {base_url}: {exc}") from exc
-        return cls(base_url.rstrip("/"), http).probe()
-
-    def probe(self) -> Target:
-        """Detect the control plane and a controllable clock; read credentials (seeded defaults otherwise)."""
-        self.has_control = self._answers("/_sandbox/health")
-        self.has_clock = self.has_control and self._answers("/_sandbox/clock")
-        if self.has_control:
-            self.credentials = ControlApi(self.base_url, session=self.http).credentials()
-        else:
-            from simulator.core.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
-
-            self.credentials = {
-                "sumsub": {"clients": [{**c} for c in SUMSUB_CLIENTS], "dakota_client_id": DEFAULT_DAKOTA_CLIENT_ID},
-                "dakota": {"api_keys": [{**k} for k in DAKOTA_KEYS]},
-            }
-        return self
-
-    def _answers(self, path: str) -> bool:
-        try:
-            resp = self.http.get(self.base_url + path, timeout=10)
-        except requests.RequestException:
-            return False
-        if resp.status_code != 200:
-            return False
-        try:
-            return isinstance(resp.json(), dict)
-        except ValueError:
-            return False
-
-    def close(self) -> None:
-        if self.on_close is not None:
-            self.on_close()
-            self.on_close = None
-
-    # --------------------------------------------------------------------------- clients
-    @property
-    def control(self) -> ControlApi:
-        return ControlApi(self.base_url, session=self.http)
-
-    @property
-    def dakota_client_id(self) -> str:
-        return str(self.credentials.get("sumsub", {}).get("dakota_client_id") or DEFAULT_DAKOTA_CLIENT_ID)
-
-    def sumsub_credentials(self, client_id: str | None = None) -> dict[str, Any]:
-        """A Sumsub client's credentials: `client_id`'s, or the first donor's."""
-        clients = self.credentials.get("sumsub", {}).get("clients", [])
-        if client_id is None:
-            found = next((c for c in clients if c.get("role") == "donor"), None)
-        else:
-            found = next((c for c in clients if c.get("client_id") == client_id), None)
-        if found is None:
-            known = ", ".join(str(c.get("client_id")) for c in clients)
-            raise StepError(f"unknown Sumsub client {client_id!r}; known: {known}")
-        return dict(found)
-
-    def sumsub_client(self, client_id: str | None = None) -> SumsubApi:
-        """A signing Sumsub client (see `sumsub_credentials`)."""
-        c = self.sumsub_credentials(client_id)
-        return SumsubApi(self.base_url, c["app_token"], c["secret_key"], session=self.http)
-
-    def api_key(self, name: str | None) -> str:
-        """admin / viewer / other_org → the seeded key of that role; anything else is a literal key."""
-        keys = self.credentials.get("dakota", {}).get("api_keys", [])
-        name = name or "admin"
-        if name in ("admin", "viewer", "other_org"):
-            from simulator.core.seed import DAKOTA_ORG_ID
-
-            orgs = [k.get("organization_id") for k in keys]
-            main_org = DAKOTA_ORG_ID if DAKOTA_ORG_ID in orgs else (orgs[0] if orgs else None)
-            for k in keys:
-                same_org = k.get("organization_id") == main_org
-                if name == "other_org" and not same_org and k.get("role") == "admin":
-                    return str(k["key"])
-                if name != "other_org" and same_org and k.get("role") == name:
-                    return str(k["key"])
-            raise StepError(f"the target has no {name} API key")
-        return name
-
-    def now(self) -> float:
-        """The sandbox's simulated now (its clock), else wall time."""
-        if self.has_clock:
-            return float(self.control.clock()["epoch"])
-        return time.time()
-
-
-# ============================================================================================== helpers
-class StepError(Exception):
-    """The step could not do what it says (a bad reference, a setup request that failed)."""
-
-
-class SkipScenario(Exception):
-    """The rest of the scenario cannot run against this target (no control plane, --no-wait ...)."""
-
-
-_MISSING: Any = object()
-_PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+|\*)\]")
 _VAR = re.compile(r"\$\{([^}]+)\}")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_path(path: str) -> list[str | int]:
-    """`results[0].error` → ['results', 0, 'error']; `[*]` is kept as '*'; `$` or '' is the whole value."""
-    path = path.strip()
-    if path in ("", "$"):
-        return []
-    path = path.removeprefix("$").removeprefix(".")
-    parts: list[str | int] = []
-    pos = 0
-    for m in _PATH_TOKEN.finditer(path):
-        if m.start() != pos:
-            raise ValueError(f"bad JSON path {path!r} at {pos}")
-        pos = m.end()
-        if m.group(1) is not None:
-            parts.append(m.group(1))
-        elif m.group(2) == "*":
-            parts.append("*")
-        else:
-            parts.append(int(m.group(2)))
-    if pos != len(path):
-        raise ValueError(f"bad JSON path {path!r} at {pos}")
-    return parts
-
-
-def resolve(data: Any, path: str) -> Any:
-    """The value at `path`, or `_MISSING`; `[*]` maps the rest of the path over a list."""
-    return _resolve(data, parse_path(path))
-
-
-def _resolve(data: Any, parts: list[str | int]) -> Any:
-    for i, part in enumerate(parts):
-        if part == "*":
-            if not isinstance(data, list):
-                return _MISSING
-            return [_resolve(item, parts[i + 1 :]) for item in data]
-        if isinstance(part, int):
-            if not isinstance(data, list) or not -len(data) <= part < len(data):
-                return _MISSING
-            data = data[part]
-        else:
-            if isinstance(data, list) and part == "length":
-                data = len(data)
-                continue
-            if not isinstance(data, dict) or part not in data:
-                return _MISSING
-            data = data[part]
-    return data
 
 
 def parse_duration(value: Any) -> float:
@@ -471,133 +66,6 @@ def parse_duration(value: Any) -> float:
         if pos and not text[pos:].strip():
             return total
     raise StepError(f"not a duration: {value!r} (use seconds or e.g. '21m', '1h30m')")
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _pretty(value: Any) -> str:
-    if value is _MISSING:
-        return "<missing>"
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _short(value: Any, limit: int = 300) -> str:
-    text = "<missing>" if value is _MISSING else _text(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
-
-
-def structural_diff(expected: Any, actual: Any) -> str:
-    """A unified diff of the pretty JSON of both sides (- expected, + actual)."""
-    lines = difflib.unified_diff(
-        _pretty(expected).splitlines(), _pretty(actual).splitlines(), "expected", "actual", lineterm="", n=2
-    )
-    return "\n".join(lines)
-
-
-def text_diff(expected: str, actual: str) -> str:
-    """Two strings as expected/actual lines with `?` markers under the characters that differ."""
-    lines = list(difflib.ndiff([expected], [actual]))
-    out = []
-    for line in lines:
-        tag, text = line[:2], line[2:]
-        if tag == "- ":
-            out.append(f"expected: {text!r}")
-        elif tag == "+ ":
-            out.append(f"actual:   {text!r}")
-        elif tag == "? ":
-            out.append("          " + " " + text.rstrip("\n"))
-    return "\n".join(out)
-
-
-def _subset(expected: Any, actual: Any) -> bool:
-    """`expected` is contained in `actual`: objects by subset (recursively), lists by membership, strings."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _subset(v, actual[k]) for k, v in expected.items())
-    return bool(expected == actual)
-
-
-def _contains(actual: Any, needle: Any) -> bool:
-    if isinstance(actual, str):
-        return isinstance(needle, str) and needle in actual
-    if isinstance(actual, list):
-        return any(_subset(needle, item) for item in actual)
-    if isinstance(actual, dict):
-        return _subset(needle, actual) if isinstance(needle, dict) else needle in actual
-    return False
-
-
-OPERATORS = ("equals", "not_equals", "contains", "not_contains", "matches", "length", "exists", "one_of")
-OPERATORS_NUM = ("gte", "lte", "gt", "lt")
-
-
-def is_operator_dict(matcher: Any) -> bool:
-    return isinstance(matcher, dict) and bool(matcher) and all(k in (*OPERATORS, *OPERATORS_NUM) for k in matcher)
-
-
-def check_value(check: str, actual: Any, matcher: Any) -> list[Failure]:
-    """Apply a matcher (a value meaning equality, or an object of operators) to one value."""
-    ops = matcher if is_operator_dict(matcher) else {"equals": matcher}
-    failures: list[Failure] = []
-
-    def fail(message: str, expected: Any, diff: str = "") -> None:
-        shown = diff or f"expected: {_short(expected)}\nactual:   {_short(actual)}"
-        failures.append(Failure(check, message, expected, None if actual is _MISSING else actual, shown))
-
-    for op, want in ops.items():
-        if op == "exists":
-            if (actual is not _MISSING) != bool(want):
-                fail("expected the value to exist" if want else "expected no value here", want)
-            continue
-        if actual is _MISSING:
-            fail(f"no value at this path (wanted {op} {_short(want)})", want, f"expected ({op}): {_short(want)}")
-            continue
-        if op == "equals":
-            if actual != want or (type(actual) is bool) != (type(want) is bool):
-                structured = isinstance(want, dict | list) and isinstance(actual, dict | list)
-                if structured:
-                    fail("values differ", want, structural_diff(want, actual))
-                elif isinstance(want, str) and isinstance(actual, str) and max(len(want), len(actual)) <= 400:
-                    fail("values differ", want, text_diff(want, actual))
-                else:
-                    fail("values differ", want)
-        elif op == "not_equals":
-            if actual == want:
-                fail("expected a different value", want)
-        elif op == "contains":
-            if not _contains(actual, want):
-                fail(f"expected to contain {_short(want)}", want)
-        elif op == "not_contains":
-            if _contains(actual, want):
-                fail(f"expected not to contain {_short(want)}", want)
-        elif op == "matches":
-            if not isinstance(actual, str) or re.search(str(want), actual) is None:
-                fail(f"expected to match /{want}/", want)
-        elif op == "length":
-            try:
-                n = len(actual)
-            except TypeError:
-                n = -1
-            if n != want:
-                fail(f"expected length {want}, got {n if n >= 0 else 'a value without a length'}", want)
-        elif op == "one_of":
-            if actual not in want:
-                fail(f"expected one of {_short(want)}", want)
-        else:
-            num = actual if isinstance(actual, int | float) and not isinstance(actual, bool) else None
-            ok = (
-                num is not None
-                and {
-                    "gte": num >= want,
-                    "lte": num <= want,
-                    "gt": num > want,
-                    "lt": num < want,
-                }[op]
-            )
-            if not ok:
-                fail(f"expected {op} {want}", want)
-    return failures
 
 
 def junk_token(rnd: random.Random, style: str) -> str:
@@ -635,7 +103,7 @@ class _Result:
     """What one step's action produced: the response (for expect/save) and its JSON body."""
 
     response: requests.Response | None
-    body: Any = _MISSING
+    body: Any = MISSING
     request: str = ""
     default_status: tuple[int, ...] | None = None  # checked when the step has no expect.status (None: any 2xx)
     failures: list[Failure] = field(default_factory=list)  # the action's own checks (webhooks arrived ...)
@@ -655,9 +123,9 @@ class _Context:
         if name is None or name.group(0) not in self.vars:
             known = ", ".join(sorted(self.vars)) or "none yet"
             raise StepError(f"unknown variable ${{{expr}}} (defined: {known})")
-        value = _resolve(self.vars[name.group(0)], parse_path(expr[name.end() :]))
-        if value is _MISSING:
-            raise StepError(f"${{{expr}}}: no value at that path in {_short(self.vars[name.group(0)], 200)}")
+        value = resolve_parts(self.vars[name.group(0)], parse_path(expr[name.end() :]))
+        if value is MISSING:
+            raise StepError(f"${{{expr}}}: no value at that path in {short(self.vars[name.group(0)], 200)}")
         return value
 
     def interpolate(self, value: Any) -> Any:
@@ -665,7 +133,7 @@ class _Context:
             whole = _VAR.fullmatch(value)
             if whole:
                 return copy.deepcopy(self.lookup(whole.group(1)))
-            return _VAR.sub(lambda m: _text(self.lookup(m.group(1))), value)
+            return _VAR.sub(lambda m: as_text(self.lookup(m.group(1))), value)
         if isinstance(value, dict):
             return {k: self.interpolate(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -771,7 +239,7 @@ class Runner:
             if not failures and step.get("save"):
                 for var, path in step["save"].items():
                     value = resolve(result.body, path)
-                    if value is _MISSING:
+                    if value is MISSING:
                         failures.append(Failure(f"save {var}", f"no value at {path!r} in the response", path))
                     else:
                         ctx.vars[var] = value
@@ -786,7 +254,7 @@ class Runner:
             return
         excerpt = ""
         if failures and result.response is not None:
-            excerpt = _excerpt(result.body if result.body is not _MISSING else result.response.text)
+            excerpt = _excerpt(result.body if result.body is not MISSING else result.response.text)
         yield done(
             "failed" if failures else "passed",
             request=result.request,
@@ -826,7 +294,7 @@ class Runner:
                         )
                     )
             for name, matcher in (expect.get("headers") or {}).items():
-                value = resp.headers.get(name, _MISSING)
+                value = resp.headers.get(name, MISSING)
                 failures.extend(check_value(f"header {name}", value, matcher))
         for path, matcher in (expect.get("json") or {}).items():
             try:
@@ -843,14 +311,14 @@ class Runner:
         method: str,
         path: str,
         *,
-        json_body: Any = _MISSING,
+        json_body: Any = MISSING,
         data: str | bytes | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
     ) -> _Result:
         t = self.target
         kwargs: dict[str, Any] = {"headers": headers or {}, "params": params, "timeout": 60}
-        if json_body is not _MISSING:
+        if json_body is not MISSING:
             kwargs["json"] = json_body
         elif data is not None:
             kwargs["data"] = data.encode() if isinstance(data, str) else data
@@ -1090,7 +558,7 @@ class Runner:
             result = self._send(
                 method,
                 spec["path"],
-                json_body=spec.get("json", _MISSING),
+                json_body=spec.get("json", MISSING),
                 data=spec.get("data"),
                 headers=headers,
                 params=spec.get("params"),
@@ -1120,7 +588,7 @@ class Runner:
             batch = ctx.lookup(spec["from"])
             row = resolve(batch, f"results[{int(spec.get('row', 0))}]")
             if not isinstance(row, dict) or not row.get("success"):
-                raise StepError(f"{spec['from']} row {spec.get('row', 0)} is not a successful import: {_short(row)}")
+                raise StepError(f"{spec['from']} row {spec.get('row', 0)} is not a successful import: {short(row)}")
             customer_id, application_id = row["customer_id"], row["application_id"]
         if not customer_id or not application_id:
             raise StepError("application needs from: <import variable> or customer_id and application_id")
@@ -1348,7 +816,7 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def _as_result(resp: requests.Response) -> _Result:
     try:
-        body: Any = resp.json() if resp.content else _MISSING
+        body: Any = resp.json() if resp.content else MISSING
     except ValueError:
         body = resp.text
     req = resp.request
@@ -1357,7 +825,7 @@ def _as_result(resp: requests.Response) -> _Result:
 
 
 def _excerpt(body: Any, limit: int = 1200) -> str:
-    text = body if isinstance(body, str) else _pretty(body)
+    text = body if isinstance(body, str) else pretty(body)
     return text if len(text) <= limit else text[:limit] + f"\n... ({len(text)} chars)"
 
 
@@ -1379,36 +847,3 @@ def _default_label(action: str, spec: Any) -> str:
     if action == "import" and isinstance(spec.get("tokens"), list):
         hint = f"{len(spec['tokens'])} token item(s)"
     return f"{action} {hint}".strip()
-
-
-# ============================================================================================== JUnit XML
-def junit_xml(run: RunFinished, suite: str = "kyc-sandbox scenarios") -> str:
-    """One <testcase> per scenario; a failure carries the failing step's full report."""
-    root = ET.Element("testsuites")
-    ts = ET.SubElement(
-        root,
-        "testsuite",
-        name=suite,
-        tests=str(len(run.results)),
-        failures=str(run.count("failed")),
-        skipped=str(run.count("skipped")),
-        errors="0",
-        time=f"{run.duration:.3f}",
-    )
-    for r in run.results:
-        case = ET.SubElement(
-            ts, "testcase", classname=f"scenarios.{r.ident}", name=r.scenario, time=f"{r.duration:.3f}"
-        )
-        if r.path:
-            case.set("file", r.path)
-        if r.outcome == "failed":
-            step = r.failed_step
-            message = step.failures[0].message if step and step.failures else (step.reason if step else r.reason)
-            el = ET.SubElement(case, "failure", message=message or "failed", type="ScenarioFailure")
-            el.text = step.report() if step else r.reason
-        elif r.outcome == "skipped":
-            ET.SubElement(case, "skipped", message=r.reason or "skipped")
-        out = "\n".join(f"{s.outcome:7} step {s.index + 1}: {s.label}  {s.request}" for s in r.steps)
-        ET.SubElement(case, "system-out").text = out
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

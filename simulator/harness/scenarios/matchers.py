@@ -1,0 +1,188 @@
+"""Expectations: JSON paths into a response, matchers (a value or an object of operators), readable diffs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from typing import Any
+
+from simulator.harness.scenarios.events import Failure
+
+MISSING: Any = object()
+_PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+|\*)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """`results[0].error` → ['results', 0, 'error']; `[*]` is kept as '*'; `$` or '' is the whole value."""
+    path = path.strip()
+    if path in ("", "$"):
+        return []
+    path = path.removeprefix("$").removeprefix(".")
+    parts: list[str | int] = []
+    pos = 0
+    for m in _PATH_TOKEN.finditer(path):
+        if m.start() != pos:
+            raise ValueError(f"bad JSON path {path!r} at {pos}")
+        pos = m.end()
+        if m.group(1) is not None:
+            parts.append(m.group(1))
+        elif m.group(2) == "*":
+            parts.append("*")
+        else:
+            parts.append(int(m.group(2)))
+    if pos != len(path):
+        raise ValueError(f"bad JSON path {path!r} at {pos}")
+    return parts
+
+
+def resolve(data: Any, path: str) -> Any:
+    """The value at `path`, or `MISSING`; `[*]` maps the rest of the path over a list."""
+    return resolve_parts(data, parse_path(path))
+
+
+def resolve_parts(data: Any, parts: list[str | int]) -> Any:
+    for i, part in enumerate(parts):
+        if part == "*":
+            if not isinstance(data, list):
+                return MISSING
+            return [resolve_parts(item, parts[i + 1 :]) for item in data]
+        if isinstance(part, int):
+            if not isinstance(data, list) or not -len(data) <= part < len(data):
+                return MISSING
+            data = data[part]
+        else:
+            if isinstance(data, list) and part == "length":
+                data = len(data)
+                continue
+            if not isinstance(data, dict) or part not in data:
+                return MISSING
+            data = data[part]
+    return data
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def pretty(value: Any) -> str:
+    if value is MISSING:
+        return "<missing>"
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def short(value: Any, limit: int = 300) -> str:
+    text = "<missing>" if value is MISSING else as_text(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def structural_diff(expected: Any, actual: Any) -> str:
+    """A unified diff of the pretty JSON of both sides (- expected, + actual)."""
+    lines = difflib.unified_diff(
+        pretty(expected).splitlines(), pretty(actual).splitlines(), "expected", "actual", lineterm="", n=2
+    )
+    return "\n".join(lines)
+
+
+def text_diff(expected: str, actual: str) -> str:
+    """Two strings as expected/actual lines with `?` markers under the characters that differ."""
+    lines = list(difflib.ndiff([expected], [actual]))
+    out = []
+    for line in lines:
+        tag, text = line[:2], line[2:]
+        if tag == "- ":
+            out.append(f"expected: {text!r}")
+        elif tag == "+ ":
+            out.append(f"actual:   {text!r}")
+        elif tag == "? ":
+            out.append("          " + " " + text.rstrip("\n"))
+    return "\n".join(out)
+
+
+def _subset(expected: Any, actual: Any) -> bool:
+    """`expected` is contained in `actual`: objects by subset (recursively), lists by membership, strings."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(k in actual and _subset(v, actual[k]) for k, v in expected.items())
+    return bool(expected == actual)
+
+
+def _contains(actual: Any, needle: Any) -> bool:
+    if isinstance(actual, str):
+        return isinstance(needle, str) and needle in actual
+    if isinstance(actual, list):
+        return any(_subset(needle, item) for item in actual)
+    if isinstance(actual, dict):
+        return _subset(needle, actual) if isinstance(needle, dict) else needle in actual
+    return False
+
+
+OPERATORS = ("equals", "not_equals", "contains", "not_contains", "matches", "length", "exists", "one_of")
+OPERATORS_NUM = ("gte", "lte", "gt", "lt")
+
+
+def is_operator_dict(matcher: Any) -> bool:
+    return isinstance(matcher, dict) and bool(matcher) and all(k in (*OPERATORS, *OPERATORS_NUM) for k in matcher)
+
+
+def check_value(check: str, actual: Any, matcher: Any) -> list[Failure]:
+    """Apply a matcher (a value meaning equality, or an object of operators) to one value."""
+    ops = matcher if is_operator_dict(matcher) else {"equals": matcher}
+    failures: list[Failure] = []
+
+    def fail(message: str, expected: Any, diff: str = "") -> None:
+        shown = diff or f"expected: {short(expected)}\nactual:   {short(actual)}"
+        failures.append(Failure(check, message, expected, None if actual is MISSING else actual, shown))
+
+    for op, want in ops.items():
+        if op == "exists":
+            if (actual is not MISSING) != bool(want):
+                fail("expected the value to exist" if want else "expected no value here", want)
+            continue
+        if actual is MISSING:
+            fail(f"no value at this path (wanted {op} {short(want)})", want, f"expected ({op}): {short(want)}")
+            continue
+        if op == "equals":
+            if actual != want or (type(actual) is bool) != (type(want) is bool):
+                structured = isinstance(want, dict | list) and isinstance(actual, dict | list)
+                if structured:
+                    fail("values differ", want, structural_diff(want, actual))
+                elif isinstance(want, str) and isinstance(actual, str) and max(len(want), len(actual)) <= 400:
+                    fail("values differ", want, text_diff(want, actual))
+                else:
+                    fail("values differ", want)
+        elif op == "not_equals":
+            if actual == want:
+                fail("expected a different value", want)
+        elif op == "contains":
+            if not _contains(actual, want):
+                fail(f"expected to contain {short(want)}", want)
+        elif op == "not_contains":
+            if _contains(actual, want):
+                fail(f"expected not to contain {short(want)}", want)
+        elif op == "matches":
+            if not isinstance(actual, str) or re.search(str(want), actual) is None:
+                fail(f"expected to match /{want}/", want)
+        elif op == "length":
+            try:
+                n = len(actual)
+            except TypeError:
+                n = -1
+            if n != want:
+                fail(f"expected length {want}, got {n if n >= 0 else 'a value without a length'}", want)
+        elif op == "one_of":
+            if actual not in want:
+                fail(f"expected one of {short(want)}", want)
+        else:
+            num = actual if isinstance(actual, int | float) and not isinstance(actual, bool) else None
+            ok = (
+                num is not None
+                and {
+                    "gte": num >= want,
+                    "lte": num <= want,
+                    "gt": num > want,
+                    "lt": num < want,
+                }[op]
+            )
+            if not ok:
+                fail(f"expected {op} {want}", want)
+    return failures
