@@ -71,6 +71,12 @@ def test_scenario_schema_is_valid_json_schema_2020_12() -> None:
     assert sc.schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
+def test_every_action_of_the_schema_has_a_registered_step_and_no_other() -> None:
+    from simulator.harness.scenarios import steps
+
+    assert sorted(sc.actions()) == sorted(steps.names())
+
+
 def test_every_shipped_scenario_is_valid_and_covers_the_brief() -> None:
     loaded = sc.load_paths([SCENARIOS])
     assert len(loaded) == len(SHIPPED) >= 18

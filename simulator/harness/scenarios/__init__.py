@@ -12,7 +12,8 @@ The runner talks to the sandbox over HTTP only (the reference clients), never to
 (`/_sandbox/*`) when the target has one, else what any client has. Each scenario starts from `POST /_sandbox/reset`
 where there is a control plane. A target whose `/_sandbox/clock` is missing gets real waits for clock steps.
 
-Modules: `model` (files → Scenario), `events`, `target`, `matchers`, `runner`, `junit`; `errors` below them all.
+Modules: `model` (files → Scenario), `events`, `target` (where to run), `matchers` (expect), `steps` (a registry:
+one handler per action, `@step("name")`), `runner`, `junit`; `errors` below them all.
 """
 
 from __future__ import annotations
@@ -38,19 +39,19 @@ from simulator.harness.scenarios.matchers import (
     structural_diff,
     text_diff,
 )
-from simulator.harness.scenarios.model import ACTIONS, Scenario, discover, load, load_paths, schema, validate
-from simulator.harness.scenarios.runner import (
-    Runner,
+from simulator.harness.scenarios.model import Scenario, actions, discover, load, load_paths, schema, validate
+from simulator.harness.scenarios.runner import Runner
+from simulator.harness.scenarios.steps import (
     RunOptions,
     deep_merge,
     details_from_entity,
     junk_token,
     parse_duration,
+    step,
 )
 from simulator.harness.scenarios.target import Target
 
 __all__ = [
-    "ACTIONS",
     "MISSING",
     "Event",
     "Failure",
@@ -68,6 +69,7 @@ __all__ = [
     "StepFinished",
     "Target",
     "Waiting",
+    "actions",
     "check_value",
     "deep_merge",
     "details_from_entity",
@@ -80,6 +82,7 @@ __all__ = [
     "parse_path",
     "resolve",
     "schema",
+    "step",
     "structural_diff",
     "text_diff",
     "validate",

@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import requests
+
 from simulator.harness.scenarios.events import Failure
 
 MISSING: Any = object()
@@ -74,6 +76,12 @@ def pretty(value: Any) -> str:
 def short(value: Any, limit: int = 300) -> str:
     text = "<missing>" if value is MISSING else as_text(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def excerpt(body: Any, limit: int = 1200) -> str:
+    """A response body for a report: pretty JSON (or the text), cut at `limit` characters."""
+    text = body if isinstance(body, str) else pretty(body)
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text)} chars)"
 
 
 def structural_diff(expected: Any, actual: Any) -> str:
@@ -186,3 +194,49 @@ def check_value(check: str, actual: Any, matcher: Any) -> list[Failure]:
             if not ok:
                 fail(f"expected {op} {want}", want)
     return failures
+
+
+def check_response(
+    response: requests.Response | None, body: Any, expect: dict[str, Any], default_status: tuple[int, ...] | None
+) -> list[Failure]:
+    """A step's `expect` (status, headers, json) against its response; `default_status` when expect has no status."""
+    failures: list[Failure] = []
+    if response is not None:
+        failures.extend(_check_status(response.status_code, response.ok, expect.get("status"), default_status))
+        for name, matcher in (expect.get("headers") or {}).items():
+            failures.extend(check_value(f"header {name}", response.headers.get(name, MISSING), matcher))
+    for path, matcher in (expect.get("json") or {}).items():
+        try:
+            actual = resolve(body, path)
+        except ValueError as exc:
+            failures.append(Failure(f"json {path}", str(exc)))
+            continue
+        failures.extend(check_value(f"json {path}", actual, matcher))
+    return failures
+
+
+def _check_status(status: int, ok: bool, want: Any, default_status: tuple[int, ...] | None) -> list[Failure]:
+    if want is None:
+        if (status in default_status) if default_status else ok:
+            return []
+        return [
+            Failure(
+                "status",
+                f"expected {'/'.join(map(str, default_status or ())) or 'a 2xx status'}, got {status}",
+                default_status,
+                status,
+                f"expected: {default_status or '2xx'}\nactual:   {status}",
+            )
+        ]
+    allowed = want if isinstance(want, list) else [want]
+    if status in allowed:
+        return []
+    return [
+        Failure(
+            "status",
+            f"expected {' or '.join(map(str, allowed))}, got {status}",
+            want,
+            status,
+            f"expected: {' or '.join(map(str, allowed))}\nactual:   {status}",
+        )
+    ]

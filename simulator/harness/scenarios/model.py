@@ -12,25 +12,8 @@ import yaml
 from simulator.core.resources import data_dir
 from simulator.harness.scenarios.errors import ScenarioError
 
-ACTIONS = (
-    "donor",
-    "mint",
-    "clock",
-    "import",
-    "request",
-    "application",
-    "details",
-    "document",
-    "attest",
-    "submit",
-    "review",
-    "receiver",
-    "webhook_target",
-    "sumsub_webhook",
-    "expect_webhooks",
-    "token_status",
-    "set",
-)
+# What a step holds besides its one action.
+STEP_KEYS = ("name", "expect", "save")
 
 
 @dataclass(frozen=True)
@@ -49,32 +32,49 @@ class Scenario:
 
 
 def schema() -> dict[str, Any]:
+    """contracts/schemas/scenario.schema.json: the scenario file format."""
     data: dict[str, Any] = json.loads((data_dir("contracts") / "schemas" / "scenario.schema.json").read_text())
     return data
 
 
+def actions(document_schema: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The step actions the schema declares, in its order (each has a handler in `steps`)."""
+    properties = (document_schema or schema())["$defs"]["step"]["properties"]
+    return tuple(k for k in properties if k not in STEP_KEYS)
+
+
 def validate(document: Any, where: str = "scenario") -> list[str]:
     """Every problem with a scenario document, as readable lines (empty when valid)."""
+    document_schema = schema()
+    # Step keys first, in words: the schema's oneOf only says that a step matches none (or several) of its actions.
+    problems = _step_key_problems(document, where, actions(document_schema))
+    return problems or _schema_problems(document, where, document_schema)
+
+
+def _step_key_problems(document: Any, where: str, known: tuple[str, ...]) -> list[str]:
+    if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
+        return []
+    problems: list[str] = []
+    for i, step in enumerate(document["steps"]):
+        if not isinstance(step, dict):
+            continue
+        found = [k for k in step if k in known]
+        unknown = [k for k in step if k not in known and k not in STEP_KEYS]
+        if unknown:
+            problems.append(f"{where}: steps[{i}]: unknown key(s) {', '.join(unknown)}; actions are {', '.join(known)}")
+        elif len(found) != 1:
+            problems.append(
+                f"{where}: steps[{i}]: a step has exactly one action ({', '.join(known)}); "
+                f"found {', '.join(found) or 'none'}"
+            )
+    return problems
+
+
+def _schema_problems(document: Any, where: str, document_schema: dict[str, Any]) -> list[str]:
     import jsonschema
 
     problems: list[str] = []
-    if isinstance(document, dict) and isinstance(document.get("steps"), list):
-        for i, step in enumerate(document["steps"]):
-            if isinstance(step, dict):
-                actions = [k for k in step if k in ACTIONS]
-                unknown = [k for k in step if k not in ACTIONS and k not in ("name", "expect", "save")]
-                if unknown:
-                    problems.append(
-                        f"{where}: steps[{i}]: unknown key(s) {', '.join(unknown)}; actions are {', '.join(ACTIONS)}"
-                    )
-                elif len(actions) != 1:
-                    problems.append(
-                        f"{where}: steps[{i}]: a step has exactly one action ({', '.join(ACTIONS)}); "
-                        f"found {', '.join(actions) or 'none'}"
-                    )
-    if problems:
-        return problems
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = jsonschema.Draft202012Validator(document_schema)
     for err in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
         best = jsonschema.exceptions.best_match([err])
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path).lstrip(".")
