@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import operator
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -124,75 +127,113 @@ def _contains(actual: Any, needle: Any) -> bool:
     return False
 
 
-OPERATORS = ("equals", "not_equals", "contains", "not_contains", "matches", "length", "exists", "one_of")
-OPERATORS_NUM = ("gte", "lte", "gt", "lt")
+@dataclass(frozen=True)
+class _Miss:
+    """Why an operator does not hold; `diff` replaces the default expected/actual lines."""
+
+    message: str
+    diff: str = ""
+
+
+# An operator: (actual, wanted) → None when it holds. `actual` is never MISSING (but for `exists`).
+Operator = Callable[[Any, Any], _Miss | None]
+
+
+def _equals(actual: Any, want: Any) -> _Miss | None:
+    # True == 1 in Python; a scenario expecting true must not pass on 1.
+    if actual == want and (type(actual) is bool) == (type(want) is bool):
+        return None
+    if isinstance(want, dict | list) and isinstance(actual, dict | list):
+        return _Miss("values differ", structural_diff(want, actual))
+    if isinstance(want, str) and isinstance(actual, str) and max(len(want), len(actual)) <= 400:
+        return _Miss("values differ", text_diff(want, actual))
+    return _Miss("values differ")
+
+
+def _not_equals(actual: Any, want: Any) -> _Miss | None:
+    return _Miss("expected a different value") if actual == want else None
+
+
+def _contains_op(actual: Any, want: Any) -> _Miss | None:
+    return None if _contains(actual, want) else _Miss(f"expected to contain {short(want)}")
+
+
+def _not_contains(actual: Any, want: Any) -> _Miss | None:
+    return _Miss(f"expected not to contain {short(want)}") if _contains(actual, want) else None
+
+
+def _matches(actual: Any, want: Any) -> _Miss | None:
+    if isinstance(actual, str) and re.search(str(want), actual) is not None:
+        return None
+    return _Miss(f"expected to match /{want}/")
+
+
+def _length(actual: Any, want: Any) -> _Miss | None:
+    try:
+        n = len(actual)
+    except TypeError:
+        n = -1
+    if n == want:
+        return None
+    return _Miss(f"expected length {want}, got {n if n >= 0 else 'a value without a length'}")
+
+
+def _exists(actual: Any, want: Any) -> _Miss | None:
+    if (actual is not MISSING) == bool(want):
+        return None
+    return _Miss("expected the value to exist" if want else "expected no value here")
+
+
+def _one_of(actual: Any, want: Any) -> _Miss | None:
+    return None if actual in want else _Miss(f"expected one of {short(want)}")
+
+
+def _compare(name: str, holds: Callable[[Any, Any], bool]) -> Operator:
+    """A numeric comparison: fails on anything but a number (booleans included)."""
+
+    def check(actual: Any, want: Any) -> _Miss | None:
+        number = isinstance(actual, int | float) and not isinstance(actual, bool)
+        return None if number and holds(actual, want) else _Miss(f"expected {name} {want}")
+
+    return check
+
+
+_OPERATORS: dict[str, Operator] = {
+    "equals": _equals,
+    "not_equals": _not_equals,
+    "contains": _contains_op,
+    "not_contains": _not_contains,
+    "matches": _matches,
+    "length": _length,
+    "exists": _exists,
+    "one_of": _one_of,
+    "gte": _compare("gte", operator.ge),
+    "lte": _compare("lte", operator.le),
+    "gt": _compare("gt", operator.gt),
+    "lt": _compare("lt", operator.lt),
+}
+OPERATORS = tuple(_OPERATORS)
 
 
 def is_operator_dict(matcher: Any) -> bool:
-    return isinstance(matcher, dict) and bool(matcher) and all(k in (*OPERATORS, *OPERATORS_NUM) for k in matcher)
+    """An object whose keys are all operators (else an object is a value to compare with)."""
+    return isinstance(matcher, dict) and bool(matcher) and all(k in _OPERATORS for k in matcher)
 
 
 def check_value(check: str, actual: Any, matcher: Any) -> list[Failure]:
     """Apply a matcher (a value meaning equality, or an object of operators) to one value."""
     ops = matcher if is_operator_dict(matcher) else {"equals": matcher}
     failures: list[Failure] = []
-
-    def fail(message: str, expected: Any, diff: str = "") -> None:
-        shown = diff or f"expected: {short(expected)}\nactual:   {short(actual)}"
-        failures.append(Failure(check, message, expected, None if actual is MISSING else actual, shown))
-
     for op, want in ops.items():
-        if op == "exists":
-            if (actual is not MISSING) != bool(want):
-                fail("expected the value to exist" if want else "expected no value here", want)
-            continue
-        if actual is MISSING:
-            fail(f"no value at this path (wanted {op} {short(want)})", want, f"expected ({op}): {short(want)}")
-            continue
-        if op == "equals":
-            if actual != want or (type(actual) is bool) != (type(want) is bool):
-                structured = isinstance(want, dict | list) and isinstance(actual, dict | list)
-                if structured:
-                    fail("values differ", want, structural_diff(want, actual))
-                elif isinstance(want, str) and isinstance(actual, str) and max(len(want), len(actual)) <= 400:
-                    fail("values differ", want, text_diff(want, actual))
-                else:
-                    fail("values differ", want)
-        elif op == "not_equals":
-            if actual == want:
-                fail("expected a different value", want)
-        elif op == "contains":
-            if not _contains(actual, want):
-                fail(f"expected to contain {short(want)}", want)
-        elif op == "not_contains":
-            if _contains(actual, want):
-                fail(f"expected not to contain {short(want)}", want)
-        elif op == "matches":
-            if not isinstance(actual, str) or re.search(str(want), actual) is None:
-                fail(f"expected to match /{want}/", want)
-        elif op == "length":
-            try:
-                n = len(actual)
-            except TypeError:
-                n = -1
-            if n != want:
-                fail(f"expected length {want}, got {n if n >= 0 else 'a value without a length'}", want)
-        elif op == "one_of":
-            if actual not in want:
-                fail(f"expected one of {short(want)}", want)
-        else:
-            num = actual if isinstance(actual, int | float) and not isinstance(actual, bool) else None
-            ok = (
-                num is not None
-                and {
-                    "gte": num >= want,
-                    "lte": num <= want,
-                    "gt": num > want,
-                    "lt": num < want,
-                }[op]
+        if actual is MISSING and op != "exists":
+            miss: _Miss | None = _Miss(
+                f"no value at this path (wanted {op} {short(want)})", f"expected ({op}): {short(want)}"
             )
-            if not ok:
-                fail(f"expected {op} {want}", want)
+        else:
+            miss = _OPERATORS[op](actual, want)
+        if miss is not None:
+            shown = miss.diff or f"expected: {short(want)}\nactual:   {short(actual)}"
+            failures.append(Failure(check, miss.message, want, None if actual is MISSING else actual, shown))
     return failures
 
 

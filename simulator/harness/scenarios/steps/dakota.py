@@ -6,6 +6,7 @@ import base64
 import json
 import random
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from simulator.harness.scenarios.errors import StepError
@@ -16,25 +17,42 @@ from simulator.harness.scenarios.steps.registry import step
 IMPORT_PATH = "/customers/bulk-import-sumsub-tokens"
 
 
+def _malformed(rnd: random.Random) -> str:
+    return "not-a-share-token-" + "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+
+
+def _valid_looking(rnd: random.Random) -> str:
+    header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+    payload = json.dumps({"jti": f"_act-sbx-{uuid.UUID(int=rnd.getrandbits(128), version=4)}"})
+    body = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    return f"_act-sbx-jwt-{header}.{body}."
+
+
+def _unicode(rnd: random.Random) -> str:
+    alphabet = "токенΣύμβολο令牌토큰🙂🔑émoji\u200b"
+    return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(4, 24)))
+
+
+def _huge(rnd: random.Random) -> str:
+    return "_act-sbx-jwt-" + "A" * rnd.randint(1100, 4000)  # past Sumsub's < 1 KB tokens
+
+
+_JUNK: dict[str, Callable[[random.Random], str]] = {
+    "malformed": _malformed,
+    "valid-looking": _valid_looking,
+    "unicode": _unicode,
+    "huge": _huge,
+    "empty": lambda _rnd: "",
+}
+
+
 def junk_token(rnd: random.Random, style: str) -> str:
-    """A token no sandbox has issued: malformed, valid-looking, unicode, huge or empty."""
+    """A token no sandbox has issued: malformed, valid-looking, unicode, huge or empty (`mixed`: any but empty)."""
     if style == "mixed":
         style = rnd.choice(["malformed", "valid-looking", "unicode", "huge"])
-    if style == "malformed":
-        return "not-a-share-token-" + "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
-    if style == "valid-looking":
-        header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
-        payload = json.dumps({"jti": f"_act-sbx-{uuid.UUID(int=rnd.getrandbits(128), version=4)}"})
-        body = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
-        return f"_act-sbx-jwt-{header}.{body}."
-    if style == "unicode":
-        alphabet = "токенΣύμβολο令牌토큰🙂🔑émoji\u200b"
-        return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(4, 24)))
-    if style == "huge":
-        return "_act-sbx-jwt-" + "A" * rnd.randint(1100, 4000)
-    if style == "empty":
-        return ""
-    raise StepError(f"unknown garbage style {style!r}")
+    if style not in _JUNK:
+        raise StepError(f"unknown garbage style {style!r}")
+    return _JUNK[style](rnd)
 
 
 def _tokens(ctx: Context, items: list[Any]) -> list[Any]:
