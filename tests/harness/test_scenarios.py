@@ -71,6 +71,12 @@ def test_scenario_schema_is_valid_json_schema_2020_12() -> None:
     assert sc.schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
+def test_every_action_of_the_schema_has_a_registered_step_and_no_other() -> None:
+    from simulator.harness.scenarios import steps
+
+    assert sorted(sc.actions()) == sorted(steps.names())
+
+
 def test_every_shipped_scenario_is_valid_and_covers_the_brief() -> None:
     loaded = sc.load_paths([SCENARIOS])
     assert len(loaded) == len(SHIPPED) >= 18
@@ -276,7 +282,7 @@ def test_json_paths_resolve_indexes_wildcards_and_the_root() -> None:
     assert sc.resolve(body, "results[-1].success") is False
     assert sc.resolve(body, "results[*].success") == [True, False]
     assert sc.resolve(body, "$") == body
-    assert sc.resolve(body, "results[5]") is sc._MISSING
+    assert sc.resolve(body, "results[5]") is sc.MISSING
     with pytest.raises(ValueError):
         sc.parse_path("results[x")
 
@@ -309,8 +315,8 @@ def test_durations_reject_nonsense() -> None:
         ("a", {"one_of": ["a", "b"]}, True),
         (1, True, False),
         ({"street1": "x"}, {"street1": "x"}, True),
-        (sc._MISSING, {"exists": False}, True),
-        (sc._MISSING, "anything", False),
+        (sc.MISSING, {"exists": False}, True),
+        (sc.MISSING, "anything", False),
         ("x", {"not_equals": "y", "not_contains": "z"}, True),
     ],
 )
