@@ -188,9 +188,8 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
 
     @app.before_request
     def _start() -> Response | None:
-        req = request._get_current_object()  # type: ignore[attr-defined]
+        req, ctx = request, g
         env = req.environ
-        ctx = g._get_current_object()
         ctx.started = time.perf_counter()
         refusal = access.check(req.method, req.path, env)
         if refusal is not None:
@@ -234,16 +233,14 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        ctx = g._get_current_object()
-        attrs = ctx.__dict__
-        response.headers["x-request-id"] = request_id = attrs.get("request_id", "")
-        rate_headers = attrs.get("rate_headers")
+        req = request
+        response.headers["x-request-id"] = request_id = g.get("request_id", "")
+        rate_headers = g.get("rate_headers")
         if rate_headers:
             for name, value in rate_headers.items():
                 response.headers.setdefault(name, value)
-        if attrs.get("fault_rule"):
-            response.headers["X-Sandbox-Fault"] = ctx.fault_rule  # marks a response the sandbox made up
+        if g.get("fault_rule"):
+            response.headers["X-Sandbox-Fault"] = g.fault_rule  # marks a response the sandbox made up
         method = req.method
         if background and sb.outbox.work_queued.is_set():
             # What the request queued goes out now, not at the next poll; after the response is sent, so the
@@ -260,9 +257,9 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
                     method=method,
                     path=full_path[:2000],
                     status=response.status_code,
-                    duration_ms=(time.perf_counter() - attrs.get("started", time.perf_counter())) * 1000,
+                    duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
                     request_id=request_id,
-                    note=attrs.get("journal_note"),
+                    note=g.get("journal_note"),
                 )
                 if full:
                     sb.flush_journal()

@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -259,8 +259,9 @@ class Store:
         if tx.state_changed and self.signal is not None:
             self.signal.bump()  # after commit: whoever sees the new token reads the new rows
 
-    def query(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row[Any] | None:
-        """The first row of one statement, read outside any transaction (a single statement is atomic on its own).
+    def query(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> RowMapping | None:
+        """The first row of one statement (by column name), read outside any transaction (a single statement is
+        atomic on its own).
 
         For the GETs: a transaction around one SELECT cost as much as the SELECT. Each thread keeps one AUTOCOMMIT
         connection (SQLAlchemy's documented isolation level for this); a forked worker opens its own, and a
@@ -268,7 +269,7 @@ class Store:
         with self._serialized():
             for attempt in (1, 2):
                 try:
-                    return self._reader().execute(stmt, params).first()
+                    return self._reader().execute(stmt, params).mappings().first()
                 except DBAPIError as exc:
                     if attempt == 2 or not exc.connection_invalidated:
                         raise
@@ -322,7 +323,7 @@ class Store:
         """State rows (`None` for a missing one) for hot paths, through `cached`. Callers must not mutate them."""
 
         def load(t: Tx) -> dict[str, dict[str, Any] | None]:
-            rows = {r.key: r.value for r in t.all(_STATE_ROWS, {"keys": list(keys)})}
+            rows = {r["key"]: r["value"] for r in t.mappings(_STATE_ROWS, {"keys": list(keys)})}
             return {k: (dict(rows[k]) if k in rows else None) for k in keys}
 
         return self.cached(tx, "sandbox_state:" + ",".join(keys), load)
@@ -354,7 +355,7 @@ class Store:
         if tx is not None and tx.signal_read:
             return tx.signal_token
         row = self.query(_VERSION, {"key": VERSION_STATE})
-        token = None if row is None else repr(row[0])  # None until a first change: load every time
+        token = None if row is None else repr(row["value"])  # None until a first change: load every time
         if tx is not None:
             tx.signal_token, tx.signal_read = token, True
         return token
@@ -372,9 +373,8 @@ class Store:
         when there is no WAL (in-memory SQLite, PostgreSQL)."""
         if self._sqlite_path is None:
             return None
-        row = self._reader().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").first()
-        assert row is not None
-        return int(row[1]), int(row[2])
+        _busy, log, done = self._reader().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return int(log), int(done)
 
     def dispose(self) -> None:
         held: _Reader | None = getattr(self._readers, "reader", None)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Table, insert
-from sqlalchemy.engine import Connection, Result, Row
+from sqlalchemy.engine import Connection, Result, Row, RowMapping
 from sqlalchemy.orm import Session
 
 _M = TypeVar("_M")
@@ -65,6 +65,13 @@ class Tx:
 
     def first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row[Any] | None:
         return self.execute(stmt, params).first()
+
+    def mapping(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> RowMapping | None:
+        """The first row, by column name (what the row types are built from)."""
+        return self.execute(stmt, params).mappings().first()
+
+    def mappings(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[RowMapping]:
+        return list(self.execute(stmt, params).mappings())
 
     def scalar(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
         return self.execute(stmt, params).scalar()

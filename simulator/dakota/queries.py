@@ -53,11 +53,11 @@ _KEY = select(*_KEY_COLUMNS).where(KEYS.c.key == bindparam("key"))
 
 def api_key(store: Store, key: str) -> KeyRow | None:
     row = store.query(_KEY, {"key": key})
-    return KeyRow(**row._mapping) if row is not None else None
+    return KeyRow(**row) if row is not None else None
 
 
 def api_keys(tx: Tx) -> list[KeyRow]:
-    return [KeyRow(**r._mapping) for r in tx.all(select(*_KEY_COLUMNS).order_by(KEYS.c.organization_id, KEYS.c.role))]
+    return [KeyRow(**r) for r in tx.mappings(select(*_KEY_COLUMNS).order_by(KEYS.c.organization_id, KEYS.c.role))]
 
 
 # ---------------------------------------------------------------------------------------------- customers
@@ -141,22 +141,22 @@ def customer_view(store: Store, customer_id: str) -> tuple[CustomerRow, Applicat
     row = store.query(_CUSTOMER_VIEW, {"id": customer_id})
     if row is None:
         return None
-    m = row._mapping
+    m = row
     customer = CustomerRow(**{c.key: m[c.key] for c in _CUSTOMER_COLUMNS})
     app = ApplicationState(**{c.key: m[f"app_{c.key}"] for c in _STATE_COLUMNS}) if m["app_id"] else None
     return customer, app
 
 
 def customer(tx: Tx, customer_id: str, *, for_update: bool = False) -> CustomerRow | None:
-    row = tx.first(_CUSTOMER_LOCKED if for_update and tx.locks_rows else _CUSTOMER, {"id": customer_id})
-    return CustomerRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_CUSTOMER_LOCKED if for_update and tx.locks_rows else _CUSTOMER, {"id": customer_id})
+    return CustomerRow(**row) if row is not None else None
 
 
 def customers(tx: Tx, organization_id: str, external_id: str | None = None) -> list[CustomerRow]:
     q = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.organization_id == organization_id)
     if external_id is not None:
         q = q.where(CUSTOMERS.c.external_id == external_id)
-    return [CustomerRow(**r._mapping) for r in tx.all(q)]
+    return [CustomerRow(**r) for r in tx.mappings(q)]
 
 
 def insert_customer(tx: Tx, c: CustomerRow, *, later: bool = False) -> None:
@@ -175,14 +175,14 @@ _SAVES: dict[tuple[Table, tuple[str, ...]], Any] = {}
 
 
 def application(tx: Tx, application_id: str, *, for_update: bool = False) -> ApplicationRow | None:
-    row = tx.first(_APPLICATION_LOCKED if for_update and tx.locks_rows else _APPLICATION, {"id": application_id})
-    return ApplicationRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_APPLICATION_LOCKED if for_update and tx.locks_rows else _APPLICATION, {"id": application_id})
+    return ApplicationRow(**row) if row is not None else None
 
 
 def application_outside_tx(store: Store, application_id: str) -> ApplicationRow | None:
     """An application in one statement outside any transaction (GET /applications/{id})."""
     row = store.query(_APPLICATION, {"id": application_id})
-    return ApplicationRow(**row._mapping) if row is not None else None
+    return ApplicationRow(**row) if row is not None else None
 
 
 def token_known(store: Store, token: str) -> bool:
@@ -200,8 +200,8 @@ def _save(tx: Tx, table: Table, row_id: str, values: dict[str, Any]) -> None:
 
 
 def application_states(tx: Tx, organization_id: str) -> dict[str, ApplicationState]:
-    rows = tx.all(select(*_STATE_COLUMNS).where(APPLICATIONS.c.organization_id == organization_id))
-    return {r.id: ApplicationState(**r._mapping) for r in rows}
+    rows = tx.mappings(select(*_STATE_COLUMNS).where(APPLICATIONS.c.organization_id == organization_id))
+    return {r["id"]: ApplicationState(**r) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -215,16 +215,16 @@ class ApplicationListRow:
 def application_list(tx: Tx, organization_id: str) -> list[ApplicationListRow]:
     cols = tuple(APPLICATIONS.c[n] for n in _names(ApplicationListRow))
     return [
-        ApplicationListRow(**r._mapping)
-        for r in tx.all(select(*cols).where(APPLICATIONS.c.organization_id == organization_id))
+        ApplicationListRow(**r)
+        for r in tx.mappings(select(*cols).where(APPLICATIONS.c.organization_id == organization_id))
     ]
 
 
 def applications(tx: Tx, ids: list[str]) -> dict[str, ApplicationRow]:
     if not ids:
         return {}
-    rows = tx.all(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id.in_(ids)))
-    return {r.id: ApplicationRow(**r._mapping) for r in rows}
+    rows = tx.mappings(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id.in_(ids)))
+    return {r["id"]: ApplicationRow(**r) for r in rows}
 
 
 def due_for_auto_decision(tx: Tx, now: float) -> list[ApplicationRow]:
@@ -236,7 +236,7 @@ def due_for_auto_decision(tx: Tx, now: float) -> list[ApplicationRow]:
     )
     if tx.locks_rows:
         q = q.with_for_update(skip_locked=True)
-    return [ApplicationRow(**r._mapping) for r in tx.all(q)]
+    return [ApplicationRow(**r) for r in tx.mappings(q)]
 
 
 def any_due_for_auto_decision(store: Store, now: float) -> bool:
@@ -290,8 +290,8 @@ def insert_event(tx: Tx, e: EventRow) -> None:
 
 
 def event(tx: Tx, event_id: str) -> EventRow | None:
-    row = tx.first(select(*_EVENT_COLUMNS).where(EVENTS.c.id == event_id))
-    return EventRow(**row._mapping) if row is not None else None
+    row = tx.mapping(select(*_EVENT_COLUMNS).where(EVENTS.c.id == event_id))
+    return EventRow(**row) if row is not None else None
 
 
 def count_replay(tx: Tx, event_id: str) -> None:
@@ -308,14 +308,15 @@ def event_ids(tx: Tx, organization_id: str) -> list[str]:
 def envelopes(tx: Tx, ids: list[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    return {r.id: r.envelope for r in tx.all(select(EVENTS.c.id, EVENTS.c.envelope).where(EVENTS.c.id.in_(ids)))}
+    rows = tx.mappings(select(EVENTS.c.id, EVENTS.c.envelope).where(EVENTS.c.id.in_(ids)))
+    return {r["id"]: r["envelope"] for r in rows}
 
 
 def replay_counts(tx: Tx, ids: list[str]) -> dict[str, int]:
     if not ids:
         return {}
-    rows = tx.all(select(EVENTS.c.id, EVENTS.c.replay_count).where(EVENTS.c.id.in_(ids)))
-    return {r.id: int(r.replay_count) for r in rows}
+    rows = tx.mappings(select(EVENTS.c.id, EVENTS.c.replay_count).where(EVENTS.c.id.in_(ids)))
+    return {r["id"]: int(r["replay_count"]) for r in rows}
 
 
 # ---------------------------------------------------------------------------------------------- webhook targets
@@ -340,8 +341,8 @@ _ROUTES = (
 
 
 def target_routes(tx: Tx, organization_id: str) -> list[TargetRoute]:
-    rows = tx.all(_ROUTES, {"org": organization_id})
-    return [TargetRoute(r.id, r.url, bool(r.global_), tuple(r.event_types or ())) for r in rows]
+    rows = tx.mappings(_ROUTES, {"org": organization_id})
+    return [TargetRoute(r["id"], r["url"], bool(r["global_"]), tuple(r["event_types"] or ())) for r in rows]
 
 
 def target(tx: Tx, target_id: str) -> WebhookTarget | None:
@@ -387,8 +388,8 @@ _RECORD = select(*_IDEMPOTENCY_COLUMNS).where(
 
 
 def idempotency_record(tx: Tx, owner: str, key: str) -> IdempotencyRow | None:
-    row = tx.first(_RECORD, {"owner": owner, "key": key})
-    return IdempotencyRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_RECORD, {"owner": owner, "key": key})
+    return IdempotencyRow(**row) if row is not None else None
 
 
 def insert_idempotency_record(tx: Tx, values: dict[str, Any]) -> None:

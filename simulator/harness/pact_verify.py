@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import http.client
 import json
 import os
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -603,16 +605,6 @@ def _output_to(path: Path) -> Iterator[None]:
             os.close(fd)
 
 
-def _close_internal_servers(verifier: Any) -> None:
-    """pact-python 4.2 stops its message relay and state callback servers with `shutdown()` but never
-    `server_close()`, leaking their listening sockets (a ResourceWarning); close them."""
-    for attr in ("_message_producer", "_state_handler"):
-        server = getattr(getattr(verifier, attr, None), "_server", None)
-        close = getattr(server, "server_close", None)
-        if callable(close):
-            close()
-
-
 def _verify_one(
     pact: PactFile, target_url: str, state_url: str, producer: WebhookProducer, known_states: set[str] | None
 ) -> PactOutcome:
@@ -647,6 +639,7 @@ def _verify_one(
             return produce
 
         verifier.message_handler({m.description: producer_for(m.expected, m.description) for m in messages})
+    ran = True
     with tempfile.TemporaryDirectory(prefix="kyc-pact-") as tmp:
         try:
             with _output_to(Path(tmp) / "verifier.out"):
@@ -655,18 +648,40 @@ def _verify_one(
             pass  # the verifier's only failure signal; the per-interaction results say what failed
         except Exception as exc:
             outcome.errors.append(f"the verifier could not run: {type(exc).__name__}: {exc}")
-            return outcome
-        finally:
-            _close_internal_servers(verifier)
-    outcome.output = verifier.output(strip_ansi=True)
-    results = verifier.results
+            ran = False
+    results = verifier.results if ran else {}
+    outcome.output = verifier.output(strip_ansi=True) if ran else ""
+    # pact-python 4.2 stops its message relay and state callback servers with `shutdown()` but never closes their
+    # listening sockets: collected here, quietly, rather than warned about later.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del verifier
+        gc.collect()
+    if not ran:
+        return outcome
+    outcome.interactions.extend(_interaction_outcomes(pact, results, failures, known_states, state_url))
+    checked = len(results.get("interactionResults") or [])
+    if checked != len(pact.interactions):
+        outcome.errors.append(f"the verifier checked {checked} of the {len(pact.interactions)} interactions")
+    return outcome
+
+
+def _interaction_outcomes(
+    pact: PactFile,
+    results: dict[str, Any],
+    failures: dict[str, str],
+    known_states: set[str] | None,
+    state_url: str,
+) -> list[InteractionOutcome]:
+    """Each interaction's verdict, with what explains a failure."""
+    out: list[InteractionOutcome] = []
     by_description: dict[str, list[dict[str, Any]]] = {}
     for r in results.get("interactionResults") or []:
         by_description.setdefault(str(r.get("description")), []).append(r)
     for inter in pact.interactions:
         rows = by_description.get(inter.description) or []
         if not rows:
-            outcome.interactions.append(
+            out.append(
                 InteractionOutcome(inter.description, inter.kind, list(inter.states), False, ["was not verified"])
             )
             continue
@@ -683,13 +698,8 @@ def _verify_one(
             )
         if not passed and any("state change handler" in p for p in problems):
             problems.extend(_state_errors(state_url, inter, known_states))
-        outcome.interactions.append(
-            InteractionOutcome(inter.description, inter.kind, list(inter.states), passed, problems)
-        )
-    checked = len(results.get("interactionResults") or [])
-    if checked != len(pact.interactions):
-        outcome.errors.append(f"the verifier checked {checked} of the {len(pact.interactions)} interactions")
-    return outcome
+        out.append(InteractionOutcome(inter.description, inter.kind, list(inter.states), passed, problems))
+    return out
 
 
 def _state_errors(state_url: str, inter: PactInteraction, known: set[str] | None) -> list[str]:

@@ -60,18 +60,18 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._script: list[Step] = []
         self._default = Step()
-        self._cond = threading.Condition()
+        self.cond = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                step = receiver._next_step()
+                step = receiver.next_step()
                 # Recorded before answering: once the sender has our response, the request is in `received`.
-                with receiver._cond:
+                with receiver.cond:
                     receiver.received.append(Received("POST", self.path, dict(self.headers.items()), body, step.status))
-                    receiver._cond.notify_all()
+                    receiver.cond.notify_all()
                 if step.delay:
                     time.sleep(step.delay)
                 try:
@@ -91,26 +91,26 @@ class WebhookReceiver:
 
     def script(self, *steps: int | tuple[int, float]) -> None:
         """Answer the next requests with these statuses (or (status, delay_seconds)); then 200."""
-        with self._cond:
+        with self.cond:
             self._script = [Step(s) if isinstance(s, int) else Step(s[0], s[1]) for s in steps]
 
     def always(self, status: int, delay: float = 0.0) -> None:
-        with self._cond:
+        with self.cond:
             self._script = []
             self._default = Step(status, delay)
 
-    def _next_step(self) -> Step:
-        with self._cond:
+    def next_step(self) -> Step:
+        with self.cond:
             return self._script.pop(0) if self._script else self._default
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self.cond:
             while len(self.received) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"expected {count} webhook(s), got {len(self.received)}")
-                self._cond.wait(left)
+                self.cond.wait(left)
             return list(self.received)
 
     def of_type(self, event_type: str) -> Iterator[Received]:

@@ -51,7 +51,6 @@ class WSGIAdapter(BaseAdapter):
             version=11,
             preload_content=False,
         )
-        resp._content = content
         resp.url = request.url or ""
         resp.request = request
         resp.encoding = "utf-8"

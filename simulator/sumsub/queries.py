@@ -65,17 +65,17 @@ class LevelRef:
 
 def all_clients(tx: Tx) -> dict[str, ClientRef]:
     names = [f.name for f in fields(ClientRef)]
-    return {r.client_id: ClientRef(**r._mapping) for r in tx.all(select(*(CLIENTS.c[n] for n in names)))}
+    return {r["client_id"]: ClientRef(**r) for r in tx.mappings(select(*(CLIENTS.c[n] for n in names)))}
 
 
 def all_levels(tx: Tx) -> dict[str, LevelRef]:
-    rows = tx.all(select(LEVELS.c.name, LEVELS.c.doc_sets, LEVELS.c.description))
-    return {r.name: LevelRef(r.name, tuple(r.doc_sets), r.description) for r in rows}
+    rows = tx.mappings(select(LEVELS.c.name, LEVELS.c.doc_sets, LEVELS.c.description))
+    return {r["name"]: LevelRef(r["name"], tuple(r["doc_sets"]), r["description"]) for r in rows}
 
 
 def all_partnerships(tx: Tx) -> frozenset[tuple[str, str]]:
-    rows = tx.all(select(PARTNERSHIPS.c.donor_client_id, PARTNERSHIPS.c.recipient_client_id))
-    return frozenset((r.donor_client_id, r.recipient_client_id) for r in rows)
+    rows = tx.mappings(select(PARTNERSHIPS.c.donor_client_id, PARTNERSHIPS.c.recipient_client_id))
+    return frozenset((r["donor_client_id"], r["recipient_client_id"]) for r in rows)
 
 
 def client_entity(tx: Tx, client_id: str) -> SumsubClient | None:
@@ -128,13 +128,13 @@ _SAVES: dict[tuple[str, ...], Any] = {}
 
 
 def applicant(tx: Tx, applicant_id: str, *, for_update: bool = False) -> ApplicantRow | None:
-    row = tx.first(_APPLICANT_LOCKED if for_update and tx.locks_rows else _APPLICANT, {"id": applicant_id})
-    return ApplicantRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_APPLICANT_LOCKED if for_update and tx.locks_rows else _APPLICANT, {"id": applicant_id})
+    return ApplicantRow(**row) if row is not None else None
 
 
 def applicant_by_external_id(tx: Tx, client_id: str, external_user_id: str) -> ApplicantRow | None:
-    row = tx.first(_APPLICANT_BY_EXTERNAL_ID, {"client_id": client_id, "ext": external_user_id})
-    return ApplicantRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_APPLICANT_BY_EXTERNAL_ID, {"client_id": client_id, "ext": external_user_id})
+    return ApplicantRow(**row) if row is not None else None
 
 
 def applicant_id_by_external_id(tx: Tx, client_id: str, external_user_id: str) -> str | None:
@@ -225,8 +225,8 @@ _TOKEN = select(*_TOKEN_COLUMNS).where(TOKENS.c.token == bindparam("token"))
 
 
 def token(tx: Tx, value: str) -> TokenRow | None:
-    row = tx.first(_TOKEN, {"token": value})
-    return TokenRow(**row._mapping) if row is not None else None
+    row = tx.mapping(_TOKEN, {"token": value})
+    return TokenRow(**row) if row is not None else None
 
 
 _TO_REDEEM = (
@@ -258,8 +258,8 @@ def tokens_to_redeem(tx: Tx, values: list[str]) -> dict[str, TokenRead]:
     follows cannot lose a race."""
     q = _TO_REDEEM_LOCKED if tx.locks_rows else _TO_REDEEM
     found: dict[str, TokenRead] = {}
-    for row in tx.all(q, {"tokens": sorted(set(values))}):
-        m = row._mapping
+    for row in tx.mappings(q, {"tokens": sorted(set(values))}):
+        m = row
         read = found.get(m["token"])
         if read is None:
             donor = ApplicantRow(**{c.key: m[f"a_{c.key}"] for c in _APPLICANT_COLUMNS}) if m["a_id"] else None

@@ -188,8 +188,8 @@ class Outbox:
     def summaries(self, tx: Tx, kind: str, owner: str) -> list[Summary]:
         """An owner's deliveries, on the few columns listings filter and sort on."""
         cols = (OUTBOX.c.id, OUTBOX.c.created_at, OUTBOX.c.status, OUTBOX.c.event_type, OUTBOX.c.simulation_id)
-        rows = tx.all(select(*cols).where(OUTBOX.c.kind == kind, OUTBOX.c.owner == owner))
-        return [Summary(**r._mapping) for r in rows]
+        rows = tx.mappings(select(*cols).where(OUTBOX.c.kind == kind, OUTBOX.c.owner == owner))
+        return [Summary(**r) for r in rows]
 
     def by_ids(self, tx: Tx, ids: list[str]) -> list[OutboxItem]:
         return tx.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))) if ids else []

@@ -33,14 +33,14 @@ def admin(store: Store) -> psycopg.Connection:
 
 def reader_pid(store: Store) -> int:
     """The server process behind this thread's reader."""
-    row = store.query(select(func.pg_backend_pid()))
+    row = store.query(select(func.pg_backend_pid().label("pid")))
     assert row is not None
-    return int(row[0])
+    return int(row["pid"])
 
 
 def value(store: Store) -> object:
     row = store.query(_READ)
-    return None if row is None else row[0]
+    return None if row is None else row["value"]
 
 
 def test_reads_see_each_commit_and_leave_no_transaction_open(store: Store) -> None:
