@@ -34,10 +34,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import extend
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -45,6 +48,46 @@ from simulator.core.ids import canonical_uuid
 from simulator.core.text import BodyError, UnstorableText, decode_json
 
 URN = "urn:kyc-sandbox:contract:"
+# ECMA-262's classes (JSON Schema's regex dialect), which are ASCII: Python's \d and \w also match other scripts'
+# digits and letters ("١٢٣" would pass ^\d{3}$, and int() reads it as 123).
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_"}
+_ECMA_NEGATED = {"D": "[^0-9]", "W": "[^A-Za-z0-9_]"}
+
+
+@cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` (a JSON Schema pattern) compiled with ECMA-262's ASCII meaning of \\d, \\D, \\w and \\W."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt in _ECMA_CLASSES:
+                out.append(_ECMA_CLASSES[nxt] if in_class else f"[{_ECMA_CLASSES[nxt]}]")
+            elif nxt in _ECMA_NEGATED and not in_class:
+                out.append(_ECMA_NEGATED[nxt])
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterable[ValidationError]:
+    if isinstance(instance, str) and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12 with ECMA-262 patterns: what every contract schema is checked with (requests and responses).
+SchemaValidator: type[Validator] = extend(Draft202012Validator, validators={"pattern": _pattern})  # type: ignore[no-untyped-call]
 METHODS = ("get", "put", "post", "patch", "delete")
 REQUEST_FORMATS = FormatChecker([])
 
@@ -89,7 +132,7 @@ class Param:
     location: str  # path | query | header
     required: bool
     kind: str  # the schema's type: how the raw string is coerced
-    validator: Draft202012Validator
+    validator: Validator
     messages: dict[str, str]
     codes: dict[str, str]
     accepts: Callable[[Any], bool] | None = None  # a fast check for simple schemas; the validator explains failures
@@ -133,7 +176,7 @@ def fast_check(schema: Any) -> Callable[[Any], bool] | None:
     type_checks = [_TYPES[n] for n in names]
     enum = schema.get("enum")
     fmt = schema.get("format")
-    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+    pattern = ecma_regex(schema["pattern"]) if "pattern" in schema else None
     min_len, max_len = schema.get("minLength"), schema.get("maxLength")
     minimum, maximum = schema.get("minimum"), schema.get("maximum")
 
@@ -170,7 +213,7 @@ class Operation:
     template: str
     params: list[Param]
     path_names: list[str]
-    body: Draft202012Validator | None
+    body: Validator | None
     security: list[str]
     roles: dict[str, Any] | None = None  # x-sandbox-roles: {roles: [...], detail}
     permission: dict[str, str] | None = None  # x-sandbox-permission: {name, detail}
@@ -242,10 +285,8 @@ class Contract:
                 key=lambda entry: (entry[1].template.count("{"), -len(re.sub(r"\{[^}]+\}", "", entry[1].template)))
             )
 
-    def _validator(self, pointer: str) -> Draft202012Validator:
-        return Draft202012Validator(
-            {"$ref": self._urn + pointer}, registry=self._registry, format_checker=REQUEST_FORMATS
-        )
+    def _validator(self, pointer: str) -> Validator:
+        return SchemaValidator({"$ref": self._urn + pointer}, registry=self._registry, format_checker=REQUEST_FORMATS)
 
     def _compile(self, template: str, method: str, item: dict[str, Any], global_security: Any) -> Operation:
         op = item[method]
@@ -309,14 +350,17 @@ class Contract:
         return ops
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _coerce(kind: str, raw: str) -> Any:
-    if kind == "integer" and re.fullmatch(r"-?\d+", raw.strip()):
-        return int(raw)
-    if kind == "number":
-        try:
-            return float(raw) if not re.fullmatch(r"-?\d+", raw.strip()) else int(raw)
-        except ValueError:
-            return raw
+    """A parameter's string as its schema's type; ASCII digits only (int() and float() read other scripts' too)."""
+    text = raw.strip()
+    if kind == "integer" and _INTEGER.fullmatch(text):
+        return int(text)
+    if kind == "number" and _DECIMAL.fullmatch(text):
+        return int(text) if _INTEGER.fullmatch(text) else float(text)
     if kind == "boolean" and raw in ("true", "false"):
         return raw == "true"
     if kind == "array":

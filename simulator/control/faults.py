@@ -81,68 +81,118 @@ def _num(rule: dict[str, Any], key: str, low: float, high: float) -> float:
     return float(v)
 
 
-def validate_rule(raw: Any, index: int) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ControlError(f"rules[{index}] must be an object", field=f"rules[{index}]")
-    rule: dict[str, Any] = {"id": raw.get("id") or f"rule-{index + 1}"}
-    if not isinstance(rule["id"], str) or len(rule["id"]) > 64:
+def _id(raw: dict[str, Any], index: int) -> str:
+    rule_id = raw.get("id") or f"rule-{index + 1}"
+    if not isinstance(rule_id, str) or len(rule_id) > 64:
         raise ControlError("id must be a string of at most 64 characters", field="id")
+    return rule_id
+
+
+def _api(raw: dict[str, Any]) -> str | None:
     api = raw.get("api")
     if api is not None and api not in APIS:
         raise ControlError(f"api must be one of {', '.join(APIS)}", field="api")
-    rule["api"] = api
+    return api
+
+
+def _method(raw: dict[str, Any]) -> str | None:
     method = raw.get("method")
-    if method is not None and (
-        not isinstance(method, str) or method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE")
-    ):
+    if method is None:
+        return None
+    if not isinstance(method, str) or method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         raise ControlError("method must be GET, POST, PUT, PATCH or DELETE", field="method")
-    rule["method"] = method.upper() if isinstance(method, str) else None
+    return method.upper()
+
+
+def _path(raw: dict[str, Any], api: str | None) -> str | None:
     path = raw.get("path")
-    if path is not None:
-        if not isinstance(path, str) or len(path) > 500:
-            raise ControlError("path must be a regular expression string", field="path")
-        try:
-            re.compile(path)
-        except re.error as exc:
-            raise ControlError(f"path is not a valid regular expression: {exc}", field="path") from None
-        if api == "internal" and path not in INTERNAL_STEPS:
-            raise ControlError(f"internal steps are: {', '.join(INTERNAL_STEPS)}", field="path")
-    rule["path"] = path
+    if path is None:
+        return None
+    if not isinstance(path, str) or len(path) > 500:
+        raise ControlError("path must be a regular expression string", field="path")
+    try:
+        re.compile(path)
+    except re.error as exc:
+        raise ControlError(f"path is not a valid regular expression: {exc}", field="path") from None
+    if api == "internal" and path not in INTERNAL_STEPS:
+        raise ControlError(f"internal steps are: {', '.join(INTERNAL_STEPS)}", field="path")
+    return path
+
+
+def _latency(raw: dict[str, Any]) -> dict[str, Any] | None:
     latency = raw.get("latency")
-    if latency is not None:
-        if not isinstance(latency, dict):
-            raise ControlError("latency must be an object", field="latency")
-        dist = latency.get("distribution", "fixed")
-        if dist == "fixed":
-            _num(latency, "ms", 0, 60_000)
-        elif dist == "uniform":
-            if _num(latency, "min_ms", 0, 60_000) > _num(latency, "max_ms", 0, 60_000):
-                raise ControlError("min_ms must not exceed max_ms", field="latency")
-        elif dist == "normal":
-            _num(latency, "mean_ms", 0, 60_000)
+    if latency is None:
+        return None
+    if not isinstance(latency, dict):
+        raise ControlError("latency must be an object", field="latency")
+    dist = latency.get("distribution", "fixed")
+    if dist == "fixed":
+        _num(latency, "ms", 0, 60_000)
+    elif dist == "uniform":
+        if _num(latency, "min_ms", 0, 60_000) > _num(latency, "max_ms", 0, 60_000):
+            raise ControlError("min_ms must not exceed max_ms", field="latency")
+    elif dist in ("normal", "exponential"):
+        _num(latency, "mean_ms", 0, 60_000)
+        if dist == "normal":
             _num(latency, "stddev_ms", 0, 60_000)
-        elif dist == "exponential":
-            _num(latency, "mean_ms", 0, 60_000)
-        else:
-            raise ControlError("latency.distribution must be fixed, uniform, normal or exponential", field="latency")
-        rule["latency"] = {**latency, "distribution": dist}
+    else:
+        raise ControlError("latency.distribution must be fixed, uniform, normal or exponential", field="latency")
+    return {**latency, "distribution": dist}
+
+
+def _status(raw: dict[str, Any]) -> int | None:
     status = raw.get("status")
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
         raise ControlError("status must be an HTTP error status (400-599)", field="status")
-    rule["status"] = status
+    return status
+
+
+def _reset(raw: dict[str, Any]) -> bool:
     reset = raw.get("reset", False)
     if not isinstance(reset, bool):
         raise ControlError("reset must be true or false", field="reset")
-    rule["reset"] = reset
-    if api == "internal" and (status or reset):
-        raise ControlError("internal steps take latency only", field="status")
-    rule["probability"] = _num(raw, "probability", 0, 1) if "probability" in raw else 1.0
+    return reset
+
+
+def _times(raw: dict[str, Any]) -> int | None:
     times = raw.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise ControlError("times must be a positive integer (how many matches the rule applies to)", field="times")
-    rule["times"] = times
+    return times
+
+
+RULE_FIELDS = ("id", "api", "method", "path", "latency", "status", "reset", "probability", "times")
+
+
+def validate_rule(raw: Any, index: int) -> dict[str, Any]:
+    """One fault rule as the control plane stores it, or a ControlError naming the field that is wrong."""
+    where = f"rules[{index}]"
+    if not isinstance(raw, dict):
+        raise ControlError(f"{where} must be an object", field=where)
+    unknown = sorted(k for k in raw if k not in RULE_FIELDS)
+    if unknown:
+        # e.g. `latency_ms: 250`: latency is an object, {"ms": 250}; an ignored key would silently do nothing
+        raise ControlError(
+            f"{where} has unknown field(s) {', '.join(unknown)}; a rule takes {', '.join(RULE_FIELDS)}", field=where
+        )
+    api = _api(raw)
+    rule: dict[str, Any] = {
+        "id": _id(raw, index),
+        "api": api,
+        "method": _method(raw),
+        "path": _path(raw, api),
+    }
+    latency = _latency(raw)
+    if latency is not None:
+        rule["latency"] = latency
+    rule["status"] = status = _status(raw)
+    rule["reset"] = reset = _reset(raw)
+    if api == "internal" and (status or reset):
+        raise ControlError("internal steps take latency only", field="status")
+    rule["probability"] = _num(raw, "probability", 0, 1) if "probability" in raw else 1.0
+    rule["times"] = _times(raw)
     if not (latency or status or reset):
-        raise ControlError("a rule needs latency, status or reset", field=f"rules[{index}]")
+        raise ControlError("a rule needs latency, status or reset", field=where)
     return rule
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import re
 from datetime import UTC, date, datetime
 from typing import Any
-
-import pycountry
 
 from simulator.core.runtime import Runtime
 from simulator.core.tx import Tx
@@ -18,35 +15,10 @@ from simulator.dakota import queries as q
 from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications, kyc_status
 from simulator.dakota.errors import ApplicationNotReady
 from simulator.dakota.events import Events
+from simulator.dakota.individuals import valid_country, validate_individual
 from simulator.sumsub import queries as sumsub_queries
 from simulator.sumsub.backend import Sumsub
 
-ROLES = ("ubo", "control_person", "applicant", "individual")
-EMPLOYMENT = ("employed", "self_employed", "unemployed", "student", "retired")
-PURPOSES = (
-    "investing",
-    "sending_and_receiving_payments",
-    "storage_of_funds_or_digital_assets",
-    "making_online_payments",
-    "trading_on_other_platforms",
-)
-WEALTH = (
-    "investments",
-    "employment",
-    "court_settlement",
-    "lottery_winnings",
-    "retirement_income",
-    "savings",
-    "sale_of_assets",
-    "family_funds",
-    "gambling_winnings",
-    "gift",
-    "inheritance",
-    "insurance_claim",
-    "loan",
-    "redundancy_severance",
-    "benefits",
-)
 DOCUMENT_TYPES = tuple(DOCUMENT_PURPOSES)
 ATTESTATION_TYPES = (
     "information_accuracy",
@@ -72,144 +44,6 @@ SIMULATION_TYPES = (
 )
 RUNTIME_STATE = "runtime_settings"
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600
-_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
-_TEST_DOMAINS = ("example.com", "example.org", "example.net", "test.com")
-_TEST_TLDS = (".test", ".example", ".invalid", ".localhost")
-
-
-# Codes in use that ISO 3166-1 leaves user-assigned (Kosovo), which the import maps to as well.
-_EXTRA_COUNTRIES = frozenset({"XK"})
-
-
-def valid_country(code: Any) -> bool:
-    if not isinstance(code, str) or len(code) != 2:
-        return False
-    return code in _EXTRA_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None
-
-
-def _err(field: str, message: str, code: str = "invalid") -> dict[str, str]:
-    return {"field": field, "message": message, "code": code}
-
-
-def validate_individual(
-    body: Any, today: date, existing_ssn: str | None
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """`IndividualRequest` for an individual application → (clean fields, field errors)."""
-    if not isinstance(body, dict):
-        return {}, [_err("body", "Request body must be a JSON object", "invalid_type")]
-    errors: list[dict[str, str]] = []
-    out: dict[str, Any] = {}
-    roles = body.get("roles")
-    if not isinstance(roles, list) or not roles or not all(r in ROLES for r in roles):
-        errors.append(_err("roles", f"roles is required: a non-empty list of {', '.join(ROLES)}", "required"))
-    elif roles != ["individual"]:
-        errors.append(_err("roles", 'an individual application takes roles ["individual"] (it cannot be combined)'))
-    else:
-        out["roles"] = ["individual"]
-    if "title" in body:
-        errors.append(_err("title", "title is invalid for the individual role"))
-    name = body.get("name")
-    if not isinstance(name, dict):
-        errors.append(_err("name", "name is required: {first, middle?, last}", "required"))
-    else:
-        for part in ("first", "last"):
-            v = name.get(part)
-            if not isinstance(v, str) or not v.strip() or len(v) > 100:
-                errors.append(_err(f"name.{part}", f"name.{part} is required (1-100 characters)", "required"))
-            else:
-                out[f"{part}_name"] = v.strip()
-        middle = name.get("middle")
-        if middle is not None:
-            if not isinstance(middle, str) or len(middle) > 100:
-                errors.append(_err("name.middle", "name.middle must be a string of at most 100 characters"))
-            elif middle.strip():
-                out["middle_name"] = middle.strip()
-    dob = body.get("date_of_birth")
-    try:
-        born = date.fromisoformat(dob) if isinstance(dob, str) and len(dob) == 10 else None
-    except ValueError:
-        born = None
-    if born is None:
-        errors.append(_err("date_of_birth", "date_of_birth is required: YYYY-MM-DD", "required"))
-    else:
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        if age < 18:
-            errors.append(_err("date_of_birth", "the individual must be at least 18 years old", "too_young"))
-        else:
-            out["date_of_birth"] = dob
-    nats = body.get("nationalities")
-    if not isinstance(nats, list) or not nats:
-        errors.append(
-            _err("nationalities", "nationalities is required: at least one ISO 3166-1 alpha-2 code", "required")
-        )
-    elif not all(valid_country(n) for n in nats):
-        errors.append(_err("nationalities", "nationalities must be ISO 3166-1 alpha-2 codes (e.g. GB, US)"))
-    else:
-        out["nationalities"] = list(dict.fromkeys(nats))
-    addr = body.get("address")
-    if not isinstance(addr, dict):
-        errors.append(_err("address", "address is required: {street1, city, country, ...}", "required"))
-    else:
-        clean: dict[str, str] = {}
-        for k in ("street1", "city"):
-            v = addr.get(k)
-            if not isinstance(v, str) or not v.strip():
-                errors.append(_err(f"address.{k}", f"address.{k} is required", "required"))
-            else:
-                clean[k] = v.strip()
-        if not valid_country(addr.get("country")):
-            errors.append(_err("address.country", "address.country must be an ISO 3166-1 alpha-2 code", "invalid"))
-        else:
-            clean["country"] = addr["country"]
-        for k in ("street2", "street3", "region", "postal_code"):
-            v = addr.get(k)
-            if v is None:
-                continue
-            if not isinstance(v, str) or len(v) > 200:
-                errors.append(_err(f"address.{k}", f"address.{k} must be a string"))
-            elif v.strip():
-                clean[k] = v.strip()
-        out["address"] = clean
-    email = body.get("email_address")
-    if not isinstance(email, str) or not _EMAIL.match(email):
-        errors.append(_err("email_address", "email_address is required: a valid email address", "required"))
-    else:
-        domain = email.rsplit("@", 1)[1].lower()
-        if (
-            domain in _TEST_DOMAINS
-            or domain.endswith(_TEST_TLDS)
-            or any(domain.endswith("." + d) for d in _TEST_DOMAINS)
-        ):
-            errors.append(_err("email_address", "email_address cannot use example or test domains"))
-        else:
-            out["email_address"] = email
-    emp = body.get("employment_status")
-    if emp not in EMPLOYMENT:
-        errors.append(
-            _err("employment_status", f"employment_status is required: one of {', '.join(EMPLOYMENT)}", "required")
-        )
-    else:
-        out["employment_status"] = emp
-    for field, allowed in (("purpose_of_account", PURPOSES), ("source_of_wealth", WEALTH)):
-        v = body.get(field)
-        if not isinstance(v, list) or not v:
-            errors.append(_err(field, f"{field} is required: at least one of {', '.join(allowed)}", "required"))
-        elif not all(x in allowed for x in v):
-            errors.append(_err(field, f"{field} items must be among {', '.join(allowed)}"))
-        else:
-            out[field] = list(dict.fromkeys(v))
-    ssn = body.get("ssn")
-    us_person = "US" in (out.get("nationalities") or []) or (out.get("address") or {}).get("country") == "US"
-    if ssn is not None:
-        if not isinstance(ssn, str) or not re.fullmatch(r"\d{3}-\d{2}-\d{4}", ssn):
-            errors.append(_err("ssn", "ssn must have the format XXX-XX-XXXX"))
-        else:
-            out["ssn"] = ssn
-    elif us_person and existing_ssn:
-        out["ssn"] = existing_ssn  # the SSN carried from Sumsub stays unless replaced
-    elif us_person:
-        errors.append(_err("ssn", "ssn is required for US persons (format XXX-XX-XXXX)", "required"))
-    return out, errors
 
 
 class Onboarding:

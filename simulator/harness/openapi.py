@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from simulator.apispec.derive import to_31
+from simulator.apispec.validation import SchemaValidator
 
 _URN = "urn:kyc-sandbox:openapi"
 _FORMATS = FormatChecker(["email", "date", "uuid"])
@@ -120,8 +122,8 @@ class OpenApiContract:
         ]
 
     @cache  # noqa: B019 - one contract object lives for the process; validators are compiled once
-    def _validator(self, pointer: str) -> Draft202012Validator:
-        return Draft202012Validator({"$ref": _URN + pointer}, registry=self._registry, format_checker=_FORMATS)
+    def _validator(self, pointer: str) -> Validator:
+        return SchemaValidator({"$ref": _URN + pointer}, registry=self._registry, format_checker=_FORMATS)
 
     def schema_errors(self, schema_name: str, instance: Any) -> list[ValidationError]:
         v = self._validator(f"#/components/schemas/{schema_name}")
