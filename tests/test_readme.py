@@ -1,4 +1,4 @@
-"""The README's shell walkthroughs, run as written against a served sandbox (only host and ports swapped)."""
+"""The shell walkthroughs of README.md and docs/, run as written against a served sandbox (host and ports swapped)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from tests.conftest import ROOT, ServedSandbox, free_port
 
 pytestmark = pytest.mark.served
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+STEP3 = (ROOT / "docs" / "step3-and-webhooks.md").read_text(encoding="utf-8")
 
 
-def _section(title: str) -> str:
-    start = README.index(f"## {title}")
-    end = README.index("\n## ", start + 3)
-    return README[start:end]
+def _section(title: str, text: str = README) -> str:
+    start = text.index(f"## {title}")
+    end = text.index("\n## ", start + 3)
+    return text[start:end]
 
 
 def _bash_blocks(text: str) -> list[str]:
@@ -59,7 +60,7 @@ def test_readme_curl_flow_runs_as_written(served_sandbox: ServedSandbox, tmp_pat
 
 
 def test_readme_step3_and_webhooks_run_as_written(served_sandbox: ServedSandbox, tmp_path: Path) -> None:
-    section = _section("Step 3: complete, submit and approve; receive the webhooks")
+    section = STEP3
     listen_cmd, script = _bash_blocks(section)[:2]
     port = free_port()
     reset = f"{served_sandbox.base_url}/_sandbox/reset"
