@@ -1,8 +1,8 @@
 """`kyc-sandbox contract verify | states`, run as an integrator runs them, on real files.
 
-The README's consumer example is extracted and executed, and its pact verified, so the docs cannot rot. The main
-paths (passes, fails with a report, refuses an empty pact) run the installed CLI in a subprocess; the other error
-paths go through click's runner in-process, which is the same code without the interpreter start.
+The consumer example of docs/contracts-and-pact.md is extracted and executed, and its pact verified, so the docs
+cannot rot. The main paths (passes, fails with a report, refuses an empty pact) run the installed CLI in a subprocess;
+the other error paths go through click's runner in-process, which is the same code without the interpreter start.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from simulator.cli import main
 from simulator.control.pact_states import CATALOGUE
 from tests.conftest import ROOT, ServedSandbox
 
-README = ROOT / "README.md"
+DOC = ROOT / "docs" / "contracts-and-pact.md"
 EXAMPLE = re.compile(r"<!-- contract-example:start -->\s*```python\n(.*?)```\s*<!-- contract-example:end -->", re.S)
 ENV = {**os.environ, "PACT_DO_NOT_TRACK": "true"}
 
@@ -43,17 +43,17 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, ["contract", *args], env={"PACT_DO_NOT_TRACK": "true"})
 
 
-def readme_section() -> str:
-    text = README.read_text(encoding="utf-8")
+def doc_section() -> str:
+    text = DOC.read_text(encoding="utf-8")
     start = text.index("## Contract testing in CI")
     return text[start : text.index("\n## ", start + 1)]
 
 
 @pytest.fixture(scope="module")
-def readme_pacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's example test, written out and run with pytest: the pact it writes."""
-    found = EXAMPLE.findall(README.read_text(encoding="utf-8"))
-    assert len(found) == 1, "the README must hold exactly one contract example block"
+def example_pacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The docs' example test, written out and run with pytest: the pact it writes."""
+    found = EXAMPLE.findall(DOC.read_text(encoding="utf-8"))
+    assert len(found) == 1, "docs/contracts-and-pact.md must hold exactly one contract example block"
     work = tmp_path_factory.mktemp("integrator")
     (work / "test_dakota_contract.py").write_text(found[0], encoding="utf-8")
     done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_dakota_contract.py", cwd=work)
@@ -63,22 +63,22 @@ def readme_pacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "pacts"
 
 
-def test_readme_example_pact_passes(readme_pacts: Path) -> None:
-    done = contract("verify", str(readme_pacts))
+def test_docs_example_pact_passes(example_pacts: Path) -> None:
+    done = contract("verify", str(example_pacts))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS  an import of a valid share token  [given: a share token exists for Dakota]" in done.stdout
     assert "PASS  an import of an expired share token  [given: a share token has expired]" in done.stdout
     assert "PASSED: 2 interactions checked, 2 ok, 0 failing" in done.stdout
 
 
-def test_readme_example_passes_against_a_running_sandbox(readme_pacts: Path, served_sandbox: ServedSandbox) -> None:
-    done = invoke("verify", str(readme_pacts), "--provider-base-url", served_sandbox.base_url, "--provider", "dakota")
+def test_docs_example_passes_against_a_running_sandbox(example_pacts: Path, served_sandbox: ServedSandbox) -> None:
+    done = invoke("verify", str(example_pacts), "--provider-base-url", served_sandbox.base_url, "--provider", "dakota")
     assert done.exit_code == 0, done.output
     assert f"Verifying against {served_sandbox.base_url}" in done.stdout
 
 
-def test_broken_expectation_fails_with_a_readable_report(readme_pacts: Path, tmp_path: Path) -> None:
-    pact = json.loads((readme_pacts / "my-onboarding-service-dakota.json").read_text())
+def test_broken_expectation_fails_with_a_readable_report(example_pacts: Path, tmp_path: Path) -> None:
+    pact = json.loads((example_pacts / "my-onboarding-service-dakota.json").read_text())
     for interaction in pact["interactions"]:
         if interaction["description"] == "an import of a valid share token":
             row = interaction["response"]["body"]["content"]["results"][0]
@@ -167,11 +167,11 @@ def test_unknown_state_and_bad_params_fail_and_are_named(tmp_path: Path) -> None
     assert "the sandbox answered 400: provider state 'a share token has expired' takes no param(s) ttl" in done.stdout
 
 
-def test_unreachable_sandbox_fails_clearly(readme_pacts: Path) -> None:
+def test_unreachable_sandbox_fails_clearly(example_pacts: Path) -> None:
     from tests.conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    done = invoke("verify", str(readme_pacts), "--provider-base-url", url)
+    done = invoke("verify", str(example_pacts), "--provider-base-url", url)
     assert done.exit_code == 1
     assert f"cannot verify: cannot reach the sandbox at {url}" in done.stderr
 
@@ -212,8 +212,8 @@ def test_missing_file_and_empty_directory_fail(tmp_path: Path) -> None:
     assert "no pact files (*.json) in this directory" in empty.stderr
 
 
-def test_provider_filter_that_matches_nothing_fails(readme_pacts: Path) -> None:
-    done = invoke("verify", str(readme_pacts), "--provider", "sumsub")
+def test_provider_filter_that_matches_nothing_fails(example_pacts: Path) -> None:
+    done = invoke("verify", str(example_pacts), "--provider", "sumsub")
     assert done.exit_code == 1
     assert "no pact for provider 'sumsub' (the pacts name: dakota)" in done.stderr
 
@@ -230,9 +230,9 @@ def test_states_command_lists_the_catalogue() -> None:
 
 
 def test_readme_documents_every_provider_state() -> None:
-    section = readme_section()
+    section = doc_section()
     for name in CATALOGUE:
-        assert f"`{name}`" in section, f"README's contract section does not document {name!r}"
+        assert f"`{name}`" in section, f"the docs' contract section does not document {name!r}"
     assert "kyc-sandbox contract verify pacts/" in section
 
 

@@ -1,4 +1,4 @@
-"""The README's fidelity notes list every status the sandbox answers beyond Dakota's published spec."""
+"""The fidelity notes (docs/fidelity.md) list every status the sandbox answers beyond Dakota's published spec."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from simulator.apispec.loader import contract_path, read_yaml
 from tests.conftest import ROOT, VENDOR_SPEC
 
 METHODS = ("get", "put", "post", "patch", "delete")
-NOTES = (ROOT / "README.md").read_text(encoding="utf-8")
+NOTES = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")
 
 
 def extra_statuses() -> dict[str, set[str]]:

@@ -95,7 +95,7 @@ def test_every_profile_loads_and_imports_as_its_description_says(kit: Kit, name:
     assert individual.get("ssn") == expected.ssn
     assert (individual["address"]["country"] == "ZZ") is expected.placeholder_address
     if name == "se-minimal":
-        # Known conflict, pinned here: the sandbox leaves out what Sumsub did not provide (README fidelity notes),
+        # Known conflict, pinned here: the sandbox leaves out what Sumsub did not provide (docs/fidelity.md),
         # while Dakota's published Individual schema requires date_of_birth and email_address.
         assert "date_of_birth" not in individual and "email_address" not in individual
         assert {p.message for p in kit.contract_problems} == {

@@ -56,22 +56,24 @@ def test_plugin_is_registered_with_its_option(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*kyc-sandbox*", "*--kyc-sandbox-url=URL*"])
 
 
-def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- pytest-plugin-example -->\s*```python\n(.*?)```", readme, re.S)
-    assert match, "README.md has the pytest plugin example"
+def doc_example(doc: str) -> str:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    match = re.search(r"<!-- pytest-plugin-example -->\s*```python\n(.*?)```", text, re.S)
+    assert match, f"{doc} has the pytest plugin example"
     return match.group(1)
 
 
-def test_plugin_serves_integrator_tests_and_the_readme_example_from_one_sandbox_process(
+def test_plugin_serves_integrator_tests_and_the_docs_examples_from_one_sandbox_process(
     pytester: pytest.Pytester,
 ) -> None:
-    example = readme_example()
-    pytester.makepyfile(test_integrator=INTEGRATOR_TESTS, test_readme_example=example, test_failing=FAILING_TEST)
+    readme, docs = doc_example("README.md"), doc_example("docs/pytest-plugin.md")
+    pytester.makepyfile(
+        test_integrator=INTEGRATOR_TESTS, test_readme_example=readme, test_docs_example=docs, test_failing=FAILING_TEST
+    )
     before = pytest_plugin.SandboxProcess.started
     result = pytester.runpytest("-p", "no:cacheprovider")
-    readme_tests = len(re.findall(r"^def test_", example, re.M))
-    result.assert_outcomes(passed=4 + readme_tests, failed=1)
+    example_tests = len(re.findall(r"^def test_", readme + docs, re.M))
+    result.assert_outcomes(passed=4 + example_tests, failed=1)
     assert pytest_plugin.SandboxProcess.started == before + 1, "one sandbox process for the whole session"
     # A failing test's report carries the sandbox's last requests.
     result.stdout.fnmatch_lines(

@@ -1,7 +1,7 @@
 """Consumer contract of the reference Sumsub client (`SumsubApi`, signed requests) with the Sumsub API.
 
 The signing headers are matched by shape: the verifier's requests pass through a signing proxy that signs them
-afresh, because a signature over a timestamp cannot be replayed from a file (see the README).
+afresh, because a signature over a timestamp cannot be replayed from a file (see docs/contracts-and-pact.md).
 """
 
 from __future__ import annotations
