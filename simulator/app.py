@@ -1,145 +1,58 @@
-"""The Flask application factory. Nothing happens at import time: `create_app(settings)` builds everything."""
+"""The Flask application factory: `create_app(settings)` builds the sandbox and serves it. Nothing happens at import.
+
+The app owns the request's edge: access checks, the body limit, fault injection and rate limits, request ids, the
+journal, and errors in each API's envelope (`simulator.http.Errors`: one set of handlers per API blueprint, and a
+fallback for paths no route matches). The services live in `simulator.sandbox.Sandbox`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from simulator import __version__, seed
+from simulator import __version__
+from simulator.apispec import enforce
+from simulator.apispec.routes import BASE_URL
+from simulator.apispec.routes import bp as apispec_bp
 from simulator.control.access import Access
-from simulator.control.faults import Faults
-from simulator.core import journal
+from simulator.control.routes import bp as control_bp
 from simulator.core.context import RequestInfo, current_request
-from simulator.core.errors import ControlError, SandboxError
+from simulator.core.errors import ControlError, ErrorContext, SandboxError
 from simulator.core.runtime import Runtime
-from simulator.dakota import events as dakota_events
-from simulator.dakota.backend import Dakota
-from simulator.dakota.errors import ApplicationNotReady, DakotaProblem
-from simulator.http import BODY_TOO_LARGE, DROP_CONNECTION, EXTENSION, BodyLimit, DropConnection, sandbox
+from simulator.dakota import routes as dakota_routes
+from simulator.dakota.errors import DakotaProblem
+from simulator.dashboard.routes import bp as dashboard_bp
+from simulator.http import (
+    BODY_TOO_LARGE,
+    DROP_CONNECTION,
+    ERRORS,
+    BodyLimit,
+    DropConnection,
+    Errors,
+    MakeError,
+    api_of,
+    scope_errors,
+)
+from simulator.sandbox import EXTENSION, Sandbox
 from simulator.settings import Settings
-from simulator.sumsub import notify as sumsub_notify
-from simulator.sumsub.backend import Sumsub
+from simulator.sumsub import routes as sumsub_routes
 from simulator.sumsub.errors import SumsubError
-from simulator.webhooks.delivery import Deliverer, Dispatcher
-from simulator.webhooks.outbox import Outbox
+
+__all__ = ["EXTENSION", "Sandbox", "api_of", "create_app"]
 
 log = logging.getLogger("simulator")
-JOURNAL_FLUSH_SECONDS = 0.5  # the dispatcher's poll interval: how stale another worker's journal rows can be
 
-
-@dataclass
-class Sandbox:
-    """Everything one sandbox instance holds (the composition root); lives in `app.extensions['kyc_sandbox']`."""
-
-    rt: Runtime
-    outbox: Outbox
-    deliverer: Deliverer
-    sumsub: Sumsub
-    dakota: Dakota
-    faults: Faults
-    journal: journal.JournalBuffer
-    dispatcher: Dispatcher
-
-    @classmethod
-    def build(cls, rt: Runtime) -> Sandbox:
-        import simulator.models  # noqa: F401  (every table on the metadata: schema, reset)
-
-        outbox = Outbox(rt, {})
-        sumsub = Sumsub.build(rt, outbox)
-        faults = Faults(rt)
-        dakota = Dakota.build(rt, sumsub, outbox, faults)
-        outbox.channels.update(
-            {sumsub_notify.KIND: sumsub.notifier.channel(), dakota_events.KIND: dakota.events.channel()}
-        )
-        sb = cls(
-            rt=rt,
-            outbox=outbox,
-            deliverer=Deliverer(outbox),
-            sumsub=sumsub,
-            dakota=dakota,
-            faults=faults,
-            journal=journal.JournalBuffer(rt.settings.journal_size),
-            dispatcher=Dispatcher(lambda _kicked: None),
-        )
-        sb.dispatcher = Dispatcher(lambda kicked: sb.tick(kicked=kicked))
-        return sb
-
-    def prepare(self) -> None:
-        """Create the schema and seed an empty store."""
-        self.rt.store.create_schema()
-        with self.rt.store.write() as tx:
-            seed.ensure_seeded(tx)
-            self.dakota.events.ensure_key(tx)
-
-    def reset(self) -> None:
-        """Back to the seeded state: every applicant, token, customer and journal row gone, clock real time.
-
-        The webhook signing key survives: receivers are configured with it, and every worker keeps it cached.
-        """
-        self.rt.ids.reseed(self.rt.settings.seed)
-        self.journal.clear()
-        with self.rt.store.write() as tx:
-            key = self.rt.store.get_state(tx, dakota_events.KEY_STATE)
-            seed.wipe(tx)
-            seed.seed(tx)
-            self.rt.clock.reset(tx)
-            if key is not None:
-                self.rt.store.put_state(tx, dakota_events.KEY_STATE, key)
-            self.dakota.events.ensure_key(tx)
-
-    def flush_journal(self) -> None:
-        """Write this process's pending journal entries: in one batch, or, should the batch fail, one by one, so
-        that an entry the store refuses costs only itself."""
-        rows = self.journal.take()
-        if not rows:
-            return
-        size = self.rt.settings.journal_size
-        try:
-            with self.rt.store.write() as tx:
-                journal.write_many(tx, size, rows)
-            return
-        except SQLAlchemyError:
-            log.warning("journal batch refused; writing its %d entries one by one", len(rows), exc_info=True)
-        for row in rows:
-            try:
-                with self.rt.store.write() as tx:
-                    journal.write_many(tx, size, [row])
-            except SQLAlchemyError:
-                log.warning("journal entry dropped: %r", row, exc_info=True)
-
-    def tick(self, *, kicked: bool = False) -> list[dict[str, Any]]:
-        """Flush this process's journal, settle what is due on the simulated clock, then deliver due webhooks.
-
-        A kick (every POST wakes the dispatcher) leaves a journal flushed less than a poll interval ago alone: a
-        journal write per request would compete with the requests' own writes.
-        """
-        if not kicked or time.monotonic() - self.journal.flushed_at >= JOURNAL_FLUSH_SECONDS:
-            self.flush_journal()
-        fired = self.dakota.onboarding.settle_due()
-        fired.extend(a.to_dict() for a in self.deliverer.dispatch_due())
-        if not kicked:
-            self.rt.store.checkpoint()  # off the request path (see WAL_AUTOCHECKPOINT_PAGES)
-        return fired
-
-    def close(self) -> None:
-        self.dispatcher.stop()
-        self.rt.store.dispose()
-
-
-def api_of(path: str) -> str:
-    if path.startswith("/resources"):
-        return "sumsub"
-    if path.startswith("/_sandbox"):
-        return "control"
-    if path.startswith("/dashboard"):
-        return "dashboard"
-    return "dakota"
+# Each API's own error for a status and a message: what an edge refusal, an HTTP error or a failure becomes.
+MAKE_ERROR: dict[str, MakeError] = {
+    "sumsub": lambda status, message: SumsubError(message, status=status),
+    "dakota": DakotaProblem,
+    "dashboard": DakotaProblem,  # the dashboard is Dakota's
+    "control": lambda status, message: ControlError(message, status=status),
+}
 
 
 def create_app(settings: Settings | None = None, *, prepare: bool = True, worker_salt: int | None = None) -> Flask:
@@ -153,156 +66,32 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config[BASE_URL] = settings.resolved_base_url
     app.wsgi_app = BodyLimit(DropConnection(app.wsgi_app), settings.max_request_bytes)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = sb
+    app.extensions[sumsub_routes.EXTENSION] = sb.sumsub
+    app.extensions[dakota_routes.EXTENSION] = sb.dakota
 
-    from simulator.control.pact_states import bp as pact_states_bp
-    from simulator.control.routes import bp as control_bp
-    from simulator.dakota.routes import bp as dakota_bp
-    from simulator.dashboard.routes import bp as dashboard_bp
-    from simulator.sumsub.routes import bp as sumsub_bp
+    def error_context(api: str) -> ErrorContext:
+        return ErrorContext(
+            path=request.path,
+            request_id=g.get("request_id", ""),
+            correlation_id=rt.ids.correlation_id,
+            media_type=enforce.error_media_type(api, request.method, request.path),
+        )
 
-    app.register_blueprint(sumsub_bp)
-    app.register_blueprint(dakota_bp)
-    app.register_blueprint(control_bp)
-    app.register_blueprint(pact_states_bp)
-    app.register_blueprint(dashboard_bp)
-
-    from simulator.apispec import enforce
-    from simulator.apispec.routes import bp as apispec_bp
-
-    app.register_blueprint(apispec_bp)
-    enforce.install(app)  # contract-driven request validation, compiled once
+    # Each API blueprint scopes its errors to its API (`scope_errors` in its routes module); the app's handler is
+    # the fallback for paths no route matches and the contract pages.
+    errors = app.extensions[ERRORS] = Errors(MAKE_ERROR, error_context, settings.max_request_bytes)
+    for bp in (sumsub_routes.bp, dakota_routes.bp, control_bp, dashboard_bp, apispec_bp):
+        app.register_blueprint(bp)
+    scope_errors(app)
+    enforce.install(app, sb.dakota)  # contract-driven request validation, compiled once
 
     if settings.background_dispatch:
         sb.dispatcher.ensure_started()  # retries fall due even when no request arrives (e.g. after a restart)
-
-    # The two hooks run on every request: they read the WSGI environ and `g` once each (Flask's proxies cost a
-    # lookup per attribute). Fault rules and rate limits come from the worker's cache (a read on PostgreSQL); the
-    # store is written only when a rule matches or a rate limit is on.
-    max_bytes = settings.max_request_bytes
-    access = Access.from_settings(settings)
-    background = bool(settings.background_dispatch)
-    journal_on = settings.journal_size > 0
-
-    @app.before_request
-    def _start() -> Response | None:
-        req, ctx = request, g
-        env = req.environ
-        ctx.started = time.perf_counter()
-        refusal = access.check(req.method, req.path, env)
-        if refusal is not None:
-            raise _as_api_error(refusal.status, refusal.message)
-        # werkzeug's `content_length`, read straight from the environ (its property costs more than this whole
-        # check).
-        length = env.get("CONTENT_LENGTH")
-        if (length and length.isascii() and length.isdigit() and int(length) > max_bytes) or BODY_TOO_LARGE in env:
-            raise RequestEntityTooLarge()  # even on routes that never read their body (chunked: see BodyLimit)
-        ctx.request_id = rid = rt.ids.request_id()
-        current_request.set(RequestInfo(request_id=rid, idempotency_key=env.get("HTTP_X_IDEMPOTENCY_KEY")))
-        if background:
-            sb.dispatcher.ensure_started()
-        query = env.get("QUERY_STRING", "")
-        if (
-            "\x00" in env.get("PATH_INFO", "")
-            or "\x00" in query
-            or "%00" in query
-            or any("\x00" in v for k, v in env.items() if k.startswith("HTTP_") and isinstance(v, str))
-        ):
-            raise _as_api_error(400, "NUL characters are not allowed in the URL or headers")
-        path = req.path
-        api = api_of(path)
-        if api in ("sumsub", "dakota", "dashboard"):
-            caller = env.get("HTTP_X_APP_TOKEN") or env.get("HTTP_X_API_KEY") or env.get("HTTP_X_APPLICATION_TOKEN")
-            injection, over, headers = sb.faults.check(api, req.method, path, caller)
-            if headers:
-                ctx.rate_headers = headers
-            if injection is not None:
-                ctx.journal_note = injection.describe()
-                if injection.latency_ms:
-                    time.sleep(injection.latency_ms / 1000)
-                if injection.reset:
-                    return _reset_connection()
-                if injection.status:
-                    ctx.fault_rule = injection.rule_id
-                    raise _as_api_error(injection.status, f"Injected fault ({injection.rule_id})")
-            if over is not None:
-                return _too_many_requests(api, headers)
-        return None
-
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        req = request
-        response.headers["x-request-id"] = request_id = g.get("request_id", "")
-        rate_headers = g.get("rate_headers")
-        if rate_headers:
-            for name, value in rate_headers.items():
-                response.headers.setdefault(name, value)
-        if g.get("fault_rule"):
-            response.headers["X-Sandbox-Fault"] = g.fault_rule  # marks a response the sandbox made up
-        method = req.method
-        if background and sb.outbox.work_queued.is_set():
-            # What the request queued goes out now, not at the next poll; after the response is sent, so the
-            # dispatcher's thread does not compete with it for the interpreter.
-            sb.outbox.work_queued.clear()
-            response.call_on_close(sb.dispatcher.kick)
-        path = req.path
-        if journal_on and not path.startswith("/_sandbox/journal"):
-            full_path = req.full_path.rstrip("?") if req.environ.get("QUERY_STRING") else path
-            try:
-                full = sb.journal.add(
-                    at=rt.clock.approximate_now(),
-                    api=api_of(path),
-                    method=method,
-                    path=full_path[:2000],
-                    status=response.status_code,
-                    duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                    request_id=request_id,
-                    note=g.get("journal_note"),
-                )
-                if full:
-                    sb.flush_journal()
-            except SQLAlchemyError:  # the journal is best effort; never fail a request over it
-                log.warning("journal write skipped", exc_info=True)
-        return response
-
-    @app.errorhandler(SandboxError)
-    def _domain_error(err: SandboxError) -> Response:
-        return render_error(err)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(err: HTTPException) -> Response:
-        status = err.code or 500
-        description = {
-            404: "Not found: no such endpoint",
-            405: f"Method {request.method} is not allowed here",
-            413: f"Request body too large (limit {settings.max_request_bytes} bytes)",
-        }.get(status, err.description or err.name)
-        api = api_of(request.path)
-        if api == "sumsub":
-            return render_error(SumsubError(description, status=status))
-        if api == "control":
-            return render_error(ControlError(description, status=status))
-        return render_error(DakotaProblem(status, description))
-
-    @app.errorhandler(DataError)
-    def _bad_data(err: DataError) -> Response:
-        # The database refused a value (e.g. a NUL character on PostgreSQL); the transaction rolled back.
-        log.info("store rejected a value: %s", err.orig)
-        return render_error(_as_api_error(400, "The request contains a value the store cannot hold (e.g. a NUL)"))
-
-    @app.errorhandler(OperationalError)
-    def _busy(err: OperationalError) -> Response:
-        log.warning("store busy: %s", err)
-        resp = render_error(_as_api_error(503, "The sandbox store is busy; retry the request"))
-        resp.headers["Retry-After"] = "1"
-        return resp
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Response:
-        log.exception("unexpected error")
-        return render_error(_as_api_error(500, f"Internal sandbox error ({type(err).__name__}); see the server log"))
+    _install_edge(app, sb, errors)
 
     @app.get("/")
     def _index() -> Response:
@@ -319,13 +108,108 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True, worker
     return app
 
 
-def _too_many_requests(api: str, headers: dict[str, str]) -> Response:
-    """429: Dakota answers with headers only (no body); Sumsub with its JSON error."""
-    resp = Response(status=429) if api == "dakota" else render_error(SumsubError("Too many requests", status=429))
-    for name, value in headers.items():
-        resp.headers[name] = value
-    g.journal_note = "rate limited"
-    return resp
+def _install_edge(app: Flask, sb: Sandbox, errors: Errors) -> None:
+    """The two hooks every request runs. They read the WSGI environ and `g` once each (Flask's proxies cost a lookup
+    per attribute). Fault rules and rate limits come from the worker's cache (a read on PostgreSQL); the store is
+    written only when a rule matches or a rate limit is on."""
+    rt, settings = sb.rt, sb.rt.settings
+    max_bytes = settings.max_request_bytes
+    access = Access.from_settings(settings)
+    background = bool(settings.background_dispatch)
+    journal_on = settings.journal_size > 0
+
+    @app.before_request
+    def _start() -> Response | None:
+        req, ctx = request, g
+        env = req.environ
+        ctx.started = time.perf_counter()
+        refusal = access.check(req.method, req.path, env)
+        if refusal is not None:
+            raise SandboxError(refusal.message, status=refusal.status)
+        # werkzeug's `content_length`, read straight from the environ (its property costs more than this whole
+        # check).
+        length = env.get("CONTENT_LENGTH")
+        if (length and length.isascii() and length.isdigit() and int(length) > max_bytes) or BODY_TOO_LARGE in env:
+            raise RequestEntityTooLarge()  # even on routes that never read their body (chunked: see BodyLimit)
+        ctx.request_id = rid = rt.ids.request_id()
+        current_request.set(RequestInfo(request_id=rid, idempotency_key=env.get("HTTP_X_IDEMPOTENCY_KEY")))
+        if background:
+            sb.dispatcher.ensure_started()
+        if _has_nul(env):
+            raise SandboxError("NUL characters are not allowed in the URL or headers", status=400)
+        path = req.path
+        api = api_of(path)
+        if api == "control":
+            return None
+        return _faults(sb, errors, api, req.method, path, env)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        req = request
+        response.headers["x-request-id"] = request_id = g.get("request_id", "")
+        rate_headers = g.get("rate_headers")
+        if rate_headers:
+            for name, value in rate_headers.items():
+                response.headers.setdefault(name, value)
+        if g.get("fault_rule"):
+            response.headers["X-Sandbox-Fault"] = g.fault_rule  # marks a response the sandbox made up
+        if background and sb.outbox.work_queued.is_set():
+            # What the request queued goes out now, not at the next poll; after the response is sent, so the
+            # dispatcher's thread does not compete with it for the interpreter.
+            sb.outbox.work_queued.clear()
+            response.call_on_close(sb.dispatcher.kick)
+        path = req.path
+        if journal_on and not path.startswith("/_sandbox/journal"):
+            full_path = req.full_path.rstrip("?") if req.environ.get("QUERY_STRING") else path
+            try:
+                full = sb.journal.add(
+                    at=rt.clock.approximate_now(),
+                    api=api_of(path),
+                    method=req.method,
+                    path=full_path[:2000],
+                    status=response.status_code,
+                    duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+                    request_id=request_id,
+                    note=g.get("journal_note"),
+                )
+                if full:
+                    sb.flush_journal()
+            except SQLAlchemyError:  # the journal is best effort; never fail a request over it
+                log.warning("journal write skipped", exc_info=True)
+        return response
+
+
+def _has_nul(env: dict[str, object]) -> bool:
+    query = str(env.get("QUERY_STRING", ""))
+    return (
+        "\x00" in str(env.get("PATH_INFO", ""))
+        or "\x00" in query
+        or "%00" in query
+        or any("\x00" in v for k, v in env.items() if k.startswith("HTTP_") and isinstance(v, str))
+    )
+
+
+def _faults(sb: Sandbox, errors: Errors, api: str, method: str, path: str, env: dict[str, object]) -> Response | None:
+    """Apply the fault rules and rate limits that match this request (see `simulator.faults`)."""
+    caller = env.get("HTTP_X_APP_TOKEN") or env.get("HTTP_X_API_KEY") or env.get("HTTP_X_APPLICATION_TOKEN")
+    injection, over, headers = sb.faults.check(api, method, path, caller if isinstance(caller, str) else None)
+    if headers:
+        g.rate_headers = headers
+    if injection is not None:
+        g.journal_note = injection.describe()
+        if injection.latency_ms:
+            time.sleep(injection.latency_ms / 1000)
+        if injection.reset:
+            return _reset_connection()
+        if injection.status:
+            g.fault_rule = injection.rule_id
+            raise SandboxError(f"Injected fault ({injection.rule_id})", status=injection.status)
+    if over is not None:
+        g.journal_note = "rate limited"
+        if api == "dakota":
+            return Response(status=429, headers=headers)  # Dakota answers 429 with headers only, no body
+        return errors.render(SandboxError("Too many requests", status=429, headers=headers), api)
+    return None
 
 
 def _reset_connection() -> Response:
@@ -335,33 +219,4 @@ def _reset_connection() -> Response:
     resp = Response(status=502)
     resp.headers["Content-Length"] = "1"  # a body is due, and never comes
     resp.headers["X-Sandbox-Fault"] = "connection-reset"
-    return resp
-
-
-def _as_api_error(status: int, message: str) -> SandboxError:
-    api = api_of(request.path)
-    if api == "sumsub":
-        return SumsubError(message, status=status)
-    if api == "dakota":
-        return DakotaProblem(status, message)
-    return ControlError(message, status=status)
-
-
-def render_error(err: SandboxError) -> Response:
-    """One renderer per API, in that provider's exact envelope."""
-    if isinstance(err, SumsubError):
-        resp = jsonify(err.to_dict(correlation_id=sandbox().rt.ids.correlation_id()))
-    elif isinstance(err, ApplicationNotReady):
-        resp = jsonify(err.body)
-    elif isinstance(err, DakotaProblem):
-        bulk = request.path == "/customers/bulk-import-sumsub-tokens"
-        resp = jsonify(err.to_dict(path=request.path, request_id=g.get("request_id", ""), bulk_style=bulk))
-        if not bulk:
-            resp.mimetype = "application/problem+json"
-    elif isinstance(err, ControlError):
-        resp = jsonify(err.to_dict())
-    else:
-        resp = jsonify({"error": {"status": err.status, "message": err.message}})
-    resp.status_code = err.status
-    g.journal_note = err.message[:500]
     return resp

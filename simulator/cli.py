@@ -73,9 +73,9 @@ def serve(
         # Reachable from other machines: the control plane (reset, clock, faults, credentials) needs a token.
         settings = settings.with_overrides(control_token=secrets.token_urlsafe(24))
         os.environ["SANDBOX_CONTROL_TOKEN"] = settings.control_token  # every worker process reads the same one
-    from simulator.app import Sandbox
     from simulator.control.service import credentials
     from simulator.core.runtime import Runtime
+    from simulator.sandbox import Sandbox
     from simulator.server import serve as run_server
 
     rt = Runtime.build(settings)

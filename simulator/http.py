@@ -1,34 +1,119 @@
-"""Request and response helpers the routes share: the JSON body (decoded once, by one set of rules), responses."""
+"""The HTTP edge the routes share: which API a request belongs to, errors in that API's envelope (blueprint-scoped
+handlers, and a fallback for paths no route matches), the JSON body (decoded once, by one set of rules), responses,
+and the WSGI middlewares (body limit, connection cut)."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, current_app, request
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
+from sqlalchemy.exc import DataError, OperationalError
+from werkzeug.exceptions import HTTPException
 
-from simulator.core.errors import ControlError, SandboxError
+from simulator.core.errors import ControlError, ErrorContext, SandboxError
 from simulator.core.text import BodyError, decode_json
 
 if TYPE_CHECKING:
-    from simulator.app import Sandbox
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-EXTENSION = "kyc_sandbox"
+log = logging.getLogger("simulator")
 BODY_TOO_LARGE = "kyc_sandbox.body_too_large"  # set by BodyLimit; the app answers 413 in the API's envelope
 DROP_CONNECTION = "kyc_sandbox.drop_connection"  # set by a `reset` fault; DropConnection answers nothing
 _PARSED = "kyc_sandbox.json"  # the decoded body, kept in the WSGI environ for the rest of the request
 
 
-def sandbox() -> Sandbox:
-    """The current app's sandbox (inside a request)."""
-    sb: Sandbox = current_app.extensions[EXTENSION]
-    return sb
+# The one place that decides which API a request belongs to (for the faults, the journal, and errors of paths no
+# route matches; a matched route's blueprint decides its errors' envelope).
+_PREFIXES = (("/resources", "sumsub"), ("/_sandbox", "control"), ("/dashboard", "dashboard"))
+DEFAULT_API = "dakota"
+
+
+def api_of(path: str) -> str:
+    for prefix, api in _PREFIXES:
+        if path.startswith(prefix):
+            return api
+    return DEFAULT_API
+
+
+MakeError = Callable[[int, str], SandboxError]  # an API's own error for a status and a message
+
+
+ERRORS = "kyc_sandbox.errors"  # the app's Errors, in `app.extensions`
+
+
+class Errors:
+    """Every error of a request, answered in the envelope of the API it belongs to.
+
+    An API's own errors (SumsubError, DakotaProblem, ...) carry their envelope; everything else (an HTTP error, a
+    refusal at the edge, a value the store refused, a busy store, a bug) first becomes that API's error, through
+    `make[api]`."""
+
+    def __init__(self, make: dict[str, MakeError], context: Callable[[str], ErrorContext], max_bytes: int) -> None:
+        self.make = make
+        self.context = context  # the request's ErrorContext, for an API
+        self.max_bytes = max_bytes
+
+    def handle(self, err: Exception, api: str) -> Response:
+        if isinstance(err, SandboxError):
+            return self.render(err, api)
+        if isinstance(err, HTTPException):
+            return self.render(self._http(err, api), api)
+        if isinstance(err, DataError):
+            # The database refused a value (e.g. a NUL character on PostgreSQL); the transaction rolled back.
+            log.info("store rejected a value: %s", err.orig)
+            return self.render(
+                self.make[api](400, "The request contains a value the store cannot hold (e.g. a NUL)"), api
+            )
+        if isinstance(err, OperationalError):
+            log.warning("store busy: %s", err)
+            busy = self.make[api](503, "The sandbox store is busy; retry the request")
+            busy.headers["Retry-After"] = "1"
+            return self.render(busy, api)
+        log.exception("unexpected error")
+        return self.render(
+            self.make[api](500, f"Internal sandbox error ({type(err).__name__}); see the server log"), api
+        )
+
+    def render(self, err: SandboxError, api: str) -> Response:
+        ctx = self.context(api)
+        envelope = err.envelope(ctx)
+        if envelope is None:
+            envelope = self.make[api](err.status, err.message).envelope(ctx)
+            assert envelope is not None, f"{api}'s own errors have an envelope"
+        if envelope.body is None:
+            resp = Response(status=err.status)
+        else:
+            resp = ok(envelope.body, err.status)
+            resp.mimetype = envelope.media_type
+        for name, value in {**envelope.headers, **err.headers}.items():
+            resp.headers[name] = value
+        g.journal_note = err.message[:500]
+        return resp
+
+    def _http(self, err: HTTPException, api: str) -> SandboxError:
+        status = err.code or 500
+        description = {
+            404: "Not found: no such endpoint",
+            405: f"Method {request.method} is not allowed here",
+            413: f"Request body too large (limit {self.max_bytes} bytes)",
+        }.get(status, err.description or err.name)
+        return self.make[api](status, description)
+
+
+def scope_errors(target: Flask | Blueprint, api: str | None = None) -> None:
+    """Answer every error raised under `target` in `api`'s envelope: a blueprint names its API; the app's own
+    handler is the fallback for paths no route matches, and decides by path (`api_of`)."""
+
+    def handle(err: Exception) -> Response:
+        errors: Errors = current_app.extensions[ERRORS]
+        return errors.handle(err, api or api_of(request.path))
+
+    target.register_error_handler(Exception, handle)
 
 
 def remember_json(value: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.control import faults as _faults  # noqa: F401
+from simulator import faults as _faults  # noqa: F401
 from simulator.core import journal as _journal  # noqa: F401
 from simulator.core.store import Base
 from simulator.dakota import models as _dakota  # noqa: F401

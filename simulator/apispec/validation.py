@@ -21,8 +21,10 @@ Rules that keep it honest:
 - Text: a string (or key) the store cannot hold, a lone UTF-16 surrogate or NUL, is a 400 naming its field
   (`simulator.core.text`), before the schema is checked; `x-sandbox-per-row: <field>` leaves that field's strings to
   the operation (the bulk import's tokens: such a token is a failed row).
-- An empty body, or one that is not JSON at all, is left to the operation (it answers 400 in its own words); the
-  services keep validating everything too (defense in depth).
+- An empty body, or one that is not JSON at all, is left to the operation (it answers 400 in its own words).
+- One owner per rule: shapes, types, enums, patterns and their texts live here (the contracts); the services
+  receive the validated body and keep what a schema cannot say (age, real country codes, an SSN for US persons,
+  level compatibility, the guide's row errors).
 
 Lookup is a dict for literal paths and a few precompiled regexes per (method, segment count) for templated ones;
 validators are compiled once per schema and reused.
@@ -218,6 +220,7 @@ class Operation:
     roles: dict[str, Any] | None = None  # x-sandbox-roles: {roles: [...], detail}
     permission: dict[str, str] | None = None  # x-sandbox-permission: {name, detail}
     opaque: str | None = None  # x-sandbox-per-row: a body field whose strings the operation judges row by row
+    error_media_type: str | None = None  # what its 4xx/5xx responses declare (problem+json first), if anything
 
     @property
     def key(self) -> str:
@@ -331,7 +334,18 @@ class Contract:
             roles=op.get("x-sandbox-roles"),
             permission=op.get("x-sandbox-permission"),
             opaque=op.get("x-sandbox-per-row"),
+            error_media_type=self._error_media_type(op),
         )
+
+    def _error_media_type(self, op: dict[str, Any]) -> str | None:
+        declared: set[str] = set()
+        for status, response in op.get("responses", {}).items():
+            if str(status)[:1] in ("4", "5"):
+                declared.update(_resolve(self.doc, response).get("content", {}))
+        for media_type in ("application/problem+json", "application/json"):
+            if media_type in declared:
+                return media_type
+        return None
 
     def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         op = self._literal.get((method, path))

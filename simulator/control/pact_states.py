@@ -17,17 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, request
-
-from simulator.app import Sandbox
 from simulator.control import service
 from simulator.core.clock import iso
 from simulator.core.errors import ControlError
 from simulator.core.tx import Tx
 from simulator.dakota import queries as dakota_queries
-from simulator.http import ok, parse_json_or, sandbox
-
-bp = Blueprint("pact_states", __name__, url_prefix="/_sandbox/pact")
+from simulator.sandbox import Sandbox
 
 DONOR_CLIENT = "acme-wallet_20419"
 OTHER_RECIPIENT = "initech-bank_77001"
@@ -393,25 +388,3 @@ def apply(sb: Sandbox, action: str, state: str, params: dict[str, Any]) -> dict[
     if entry.resets:
         sb.reset()
     return entry.setup(sb, params)
-
-
-@bp.get("/provider-states")
-def catalogue() -> Response:
-    return ok({"states": [s.describe() for s in CATALOGUE.values()]})
-
-
-@bp.post("/provider-states")
-def change_state() -> Response:
-    body = parse_json_or(ControlError) if request.get_data(cache=True).strip() else {}
-    if not isinstance(body, dict):
-        raise ControlError("request body must be a JSON object")
-    action = body.get("action", "setup")
-    if action not in ("setup", "teardown"):
-        raise ControlError("action must be setup or teardown", field="action")
-    state = body.get("state", "")
-    if not isinstance(state, str):
-        raise ControlError("state must be a string", field="state")
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        raise ControlError("params must be a JSON object", field="params")
-    return ok(apply(sandbox(), action, state, params))

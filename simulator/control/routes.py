@@ -10,13 +10,15 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from simulator import __version__
-from simulator.control import service
+from simulator.control import pact_states, service
+from simulator.control.current import sandbox
 from simulator.core import journal
 from simulator.core.errors import ControlError
-from simulator.http import clamp_int, ok, parse_json_or, sandbox
+from simulator.http import clamp_int, ok, parse_json_or, scope_errors
 from simulator.sumsub.profiles import load_profiles
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
+scope_errors(bp, "control")
 
 
 def _body() -> dict[str, Any]:
@@ -234,7 +236,7 @@ def get_faults() -> Response:
 
 @bp.post("/faults")
 def set_faults() -> Response:
-    """`{"seed": N, "rules": [rule, ...]}`: replace the fault rules (see simulator/control/faults.py)."""
+    """`{"seed": N, "rules": [rule, ...]}`: replace the fault rules (see simulator/faults.py)."""
     sb = sandbox()
     with sb.rt.store.write() as tx:
         return ok(sb.faults.configure(tx, _body()))
@@ -260,3 +262,27 @@ def set_rate_limits() -> Response:
     sb = sandbox()
     with sb.rt.store.write() as tx:
         return ok(sb.faults.configure_limits(tx, _body()))
+
+
+# ---------------------------------------------------------------------- Pact provider states
+@bp.get("/pact/provider-states")
+def pact_state_catalogue() -> Response:
+    return ok({"states": [s.describe() for s in pact_states.CATALOGUE.values()]})
+
+
+@bp.post("/pact/provider-states")
+def change_pact_state() -> Response:
+    """Set up (or tear down) a Pact provider state (see `simulator.control.pact_states`)."""
+    body = parse_json_or(ControlError) if request.get_data(cache=True).strip() else {}
+    if not isinstance(body, dict):
+        raise ControlError("request body must be a JSON object")
+    action = body.get("action", "setup")
+    if action not in ("setup", "teardown"):
+        raise ControlError("action must be setup or teardown", field="action")
+    state = body.get("state", "")
+    if not isinstance(state, str):
+        raise ControlError("state must be a string", field="state")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise ControlError("params must be a JSON object", field="params")
+    return ok(pact_states.apply(sandbox(), action, state, params))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.control.faults import Faults
 from simulator.core.runtime import Runtime
 from simulator.dakota.applications import Applications
 from simulator.dakota.events import Events
 from simulator.dakota.importer import BulkImporter
 from simulator.dakota.onboarding import Onboarding
+from simulator.faults import Faults
 from simulator.sumsub.backend import Sumsub
 from simulator.webhooks.outbox import Outbox
 
 
 @dataclass(frozen=True)
 class Dakota:
+    rt: Runtime
     applications: Applications
     events: Events
     onboarding: Onboarding
@@ -26,6 +27,7 @@ class Dakota:
         applications = Applications(rt)
         events = Events(rt, outbox)
         return cls(
+            rt=rt,
             applications=applications,
             events=events,
             onboarding=Onboarding(rt, applications, events, sumsub),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from simulator.core.errors import SandboxError
+from simulator.core.errors import Envelope, ErrorContext, SandboxError
 
 DOCS_BASE = "https://docs.dakota.xyz/api-reference/errors#"
-# The bulk import declares its errors as application/json with types under this base (a quirk of the spec): all of
-# them, the statuses its spec does not list (409, 413, 422, 429, 503) included, so a client sees one family.
+PROBLEM_JSON = "application/problem+json"
+# An operation whose contract declares its errors as plain application/json (the bulk import, a quirk of the spec)
+# answers them with types under this base: all of them, the statuses its spec does not list (409, 413, 422, 429,
+# 503) included, so a client sees one family.
 PROBLEMS_BASE = "https://api.platform.dakota.xyz/problems/"
 API_BASE = "https://api.platform.dakota.xyz"
 
@@ -65,6 +67,11 @@ class DakotaProblem(SandboxError):
             body["errors"] = self.errors
         return body
 
+    def envelope(self, ctx: ErrorContext) -> Envelope:
+        plain = ctx.media_type == "application/json"
+        body = self.to_dict(path=ctx.path, request_id=ctx.request_id, bulk_style=plain)
+        return Envelope(body, "application/json" if plain else PROBLEM_JSON, self.headers)
+
 
 class ApplicationNotReady(SandboxError):
     """Submission refused: Dakota answers its own `ApplicationNotReadyError` body, not a problem."""
@@ -74,6 +81,9 @@ class ApplicationNotReady(SandboxError):
     def __init__(self, body: dict[str, Any]) -> None:
         super().__init__(str(body.get("status_message", "application not ready")), status=400)
         self.body = body
+
+    def envelope(self, ctx: ErrorContext) -> Envelope:
+        return Envelope(self.body)
 
 
 def invalid(detail: str, field: str | None = None, code: str = "invalid") -> DakotaProblem:

@@ -5,25 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
+from simulator.core.store import Store
 from simulator.core.tx import Tx
 from simulator.dakota import auth
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
 from simulator.dakota.applications import INCLUDE_VALUES, paginate
 from simulator.dakota.backend import Dakota
-from simulator.http import ok, parse_json_or, read_args, sandbox
+from simulator.http import ok, parse_json_or, read_args, scope_errors
 
 bp = Blueprint("dakota", __name__)
+scope_errors(bp, "dakota")
+EXTENSION = "kyc_sandbox.dakota"  # the app's Dakota services, in `app.extensions`
 
 
 def dakota() -> Dakota:
-    return sandbox().dakota
+    d: Dakota = current_app.extensions[EXTENSION]
+    return d
+
+
+def store() -> Store:
+    return dakota().rt.store
 
 
 def _key() -> q.KeyRow:
-    return auth.authenticate(sandbox().rt.store, request.headers.get("x-api-key"))
+    return auth.authenticate(store(), request.headers.get("x-api-key"))
 
 
 def _body() -> Any:
@@ -48,7 +56,7 @@ def bulk_import_sumsub_tokens() -> Response:
 @bp.get("/customers")
 def list_customers() -> Response:
     key = _key()
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         return ok(dakota().applications.list_customers(tx, key, read_args()))
 
 
@@ -65,7 +73,7 @@ def create_customer() -> Response:
 @bp.get("/applications")
 def list_applications() -> Response:
     key = _key()
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         return ok(dakota().applications.list_applications(tx, key, read_args()))
 
 
@@ -116,9 +124,9 @@ def _with_application(
     application_id: str, action: Callable[[Tx, q.ApplicationRow], tuple[int, dict[str, Any]]]
 ) -> Response:
     """X-Application-Token operations: authenticate the token, then run `action(tx, application)`."""
-    d, store = dakota(), sandbox().rt.store
+    d, st = dakota(), store()
     token = request.headers.get("X-Application-Token")
-    with store.read() as tx:
+    with st.read() as tx:
         d.applications.application_by_token(tx, application_id, token)
 
     def execute(tx: Tx) -> tuple[int, dict[str, Any]]:
@@ -126,7 +134,7 @@ def _with_application(
 
     if request.method == "POST":
         return _idempotent(f"app:{token}", execute)
-    with store.write() as tx:
+    with st.write() as tx:
         status, body = execute(tx)
     return ok(body, status)
 
@@ -182,7 +190,7 @@ def create_webhook_target() -> Response:
 @bp.get("/webhooks/targets")
 def list_webhook_targets() -> Response:
     key = _key()
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         rows = q.targets(tx, key.organization_id)
         page, meta = paginate(rows, read_args(), lambda t: t.id)
         return ok({"data": [dakota().events.target_dict(t) for t in page], "meta": meta})
@@ -192,7 +200,7 @@ def list_webhook_targets() -> Response:
 def get_webhook_target(target_id: str) -> Response:
     key = _key()
     events = dakota().events
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         return ok(events.target_dict(events.target(tx, key.organization_id, target_id)))
 
 
@@ -201,14 +209,14 @@ def update_webhook_target(target_id: str) -> Response:
     key = _key()
     body = _body()
     events = dakota().events
-    with sandbox().rt.store.write() as tx:
+    with store().write() as tx:
         return ok(events.target_dict(events.update_target(tx, key.organization_id, target_id, body)))
 
 
 @bp.delete("/webhooks/targets/<target_id>")
 def delete_webhook_target(target_id: str) -> Response:
     key = _key()
-    with sandbox().rt.store.write() as tx:
+    with store().write() as tx:
         dakota().events.delete_target(tx, key.organization_id, target_id)
     return Response(status=204)
 
@@ -217,7 +225,7 @@ def delete_webhook_target(target_id: str) -> Response:
 def list_events() -> Response:
     key = _key()
     events = dakota().events
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         page, meta = paginate(q.event_ids(tx, key.organization_id), read_args(), lambda event_id: event_id)
         return ok({"data": events.envelopes(tx, page), "meta": meta})
 
@@ -225,19 +233,19 @@ def list_events() -> Response:
 @bp.get("/webhooks")
 def webhook_history() -> Response:
     key = _key()
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         return ok(dakota().events.history(tx, key.organization_id, read_args()))
 
 
 @bp.get("/webhooks/<event_id>")
 def webhook_delivery(event_id: str) -> Response:
     key = _key()
-    with sandbox().rt.store.read() as tx:
+    with store().read() as tx:
         return ok(dakota().events.delivery(tx, key.organization_id, event_id))
 
 
 @bp.post("/webhooks/events/<event_id>/replay")
 def replay_webhook(event_id: str) -> Response:
     key = _key()
-    with sandbox().rt.store.write() as tx:
+    with store().write() as tx:
         return ok(dakota().events.replay(tx, key.organization_id, event_id))

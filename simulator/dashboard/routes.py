@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Response, send_from_directory
 
 from simulator.core.resources import data_dir
+from simulator.http import scope_errors
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE_NAME = "sumsub-import-template.csv"
@@ -18,6 +19,7 @@ CSP = (
 )
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", static_folder=str(STATIC))
+scope_errors(bp, "dashboard")
 
 
 @bp.after_request

@@ -15,6 +15,7 @@ from simulator.sumsub.share_tokens import ShareTokens
 
 @dataclass(frozen=True)
 class Sumsub:
+    rt: Runtime
     workspaces: Workspaces
     notifier: Notifier
     applicants: Applicants
@@ -27,6 +28,7 @@ class Sumsub:
         notifier = Notifier(rt, workspaces, outbox)
         applicants = Applicants(rt, workspaces, notifier)
         return cls(
+            rt=rt,
             workspaces=workspaces,
             notifier=notifier,
             applicants=applicants,

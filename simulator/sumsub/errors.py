@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core.errors import SandboxError
+from simulator.core.errors import Envelope, ErrorContext, SandboxError
 
 SERVICE_EXCEPTION = "de.smtdp.commons.service.exceptions.ServiceException"
 
@@ -52,6 +52,9 @@ class SumsubError(SandboxError):
         if self.type_:
             body["type"] = self.type_
         return body
+
+    def envelope(self, ctx: ErrorContext) -> Envelope:
+        return Envelope(self.to_dict(ctx.correlation_id()))
 
 
 def bad_request(description: str) -> SumsubError:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from simulator.core.text import BodyError, UnstorableText, decode_json
-from simulator.http import ok, parse_json_or, sandbox
+from simulator.http import ok, parse_json_or, scope_errors
 from simulator.sumsub import errors as e
 from simulator.sumsub import multipart
 from simulator.sumsub.backend import Sumsub
 from simulator.sumsub.queries import ClientRef
 
 bp = Blueprint("sumsub", __name__, url_prefix="/resources")
+scope_errors(bp, "sumsub")
+EXTENSION = "kyc_sandbox.sumsub"  # the app's Sumsub services, in `app.extensions`
 
 
 def sumsub() -> Sumsub:
-    return sandbox().sumsub
+    s: Sumsub = current_app.extensions[EXTENSION]
+    return s
 
 
 def path_with_query() -> str:
@@ -54,7 +57,8 @@ def api_health() -> Response:
 
 @bp.post("/applicants")
 def create_applicant() -> Response:
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     body = parse_json_or(e.bad_request)
     with store.write() as tx:
         a = s.applicants.create(tx, client(), request.args.get("levelName"), body)
@@ -63,7 +67,8 @@ def create_applicant() -> Response:
 
 @bp.get("/applicants/<path:ident>/one")
 def get_applicant(ident: str) -> Response:
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     with store.read() as tx:
         if ident.startswith("-;externalUserId="):
             a = s.applicants.get_by_external_id(tx, client(), ident.split("=", 1)[1])
@@ -74,21 +79,24 @@ def get_applicant(ident: str) -> Response:
 
 @bp.get("/applicants/<applicant_id>/status")
 def review_status(applicant_id: str) -> Response:
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     with store.read() as tx:
         return ok(s.applicants.status_dict(s.applicants.get(tx, client(), applicant_id)))
 
 
 @bp.get("/applicants/<applicant_id>/requiredIdDocsStatus")
 def required_id_docs_status(applicant_id: str) -> Response:
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     with store.read() as tx:
         return ok(s.applicants.required_id_docs_status(tx, s.applicants.get(tx, client(), applicant_id)))
 
 
 @bp.post("/applicants/<applicant_id>/info/idDoc")
 def add_id_doc(applicant_id: str) -> Response:
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     try:
         parts = multipart.parse(request.get_data(cache=True), request.content_type)
     except multipart.MultipartError as exc:
@@ -121,7 +129,7 @@ def add_id_doc(applicant_id: str) -> Response:
 @bp.post("/applicants/<applicant_id>/status/pending")
 def request_check(applicant_id: str) -> Response:
     """Request a check (`?reason=` is accepted and not kept)."""
-    with sandbox().rt.store.write() as tx:
+    with sumsub().rt.store.write() as tx:
         sumsub().applicants.request_check(tx, client(), applicant_id)
     return ok({"ok": 1})
 
@@ -129,7 +137,7 @@ def request_check(applicant_id: str) -> Response:
 @bp.post("/applicants/<applicant_id>/status/testCompleted")
 def test_completed(applicant_id: str) -> Response:
     body = parse_json_or(e.bad_request)
-    with sandbox().rt.store.write() as tx:
+    with sumsub().rt.store.write() as tx:
         sumsub().documents.test_completed(tx, client(), applicant_id, body)
     return ok({"ok": 1})
 
@@ -137,7 +145,7 @@ def test_completed(applicant_id: str) -> Response:
 @bp.post("/accessTokens/sdk")
 def sdk_access_token() -> Response:
     body = parse_json_or(e.bad_request)
-    with sandbox().rt.store.read() as tx:
+    with sumsub().rt.store.read() as tx:
         return ok(sumsub().applicants.sdk_access_token(tx, body))
 
 
@@ -156,7 +164,7 @@ def share_token_query() -> Response:
 
 
 def _mint(applicant_id: object, for_client_id: object, ttl: object) -> Response:
-    with sandbox().rt.store.write() as tx:
+    with sumsub().rt.store.write() as tx:
         token = sumsub().share_tokens.mint(tx, client(), applicant_id, for_client_id, ttl)
     return ok({"token": token.token, "forClientId": token.for_client_id})
 
@@ -164,18 +172,18 @@ def _mint(applicant_id: object, for_client_id: object, ttl: object) -> Response:
 @bp.post("/applicants/-/import")
 def import_by_share_token() -> Response:
     """Copy Applicant: no rechecks, the copy inherits the donor's data for this client's level."""
-    sb = sandbox()
+    s = sumsub()
     token = request.args.get("shareToken")
     if not token:
         raise e.bad_request("shareToken query parameter is required")
     me = client()
-    settings = sb.rt.settings
+    settings = s.rt.settings
     level = request.args.get("levelName") or (
         settings.dakota_level_name if me.client_id == settings.dakota_client_id else "basic-kyc-level"
     )
-    with sb.rt.store.write() as tx:
-        plan = sb.sumsub.share_tokens.redeem_one(tx, me, token, level_name=level, rechecks=False)
-        return ok(sb.sumsub.applicants.to_dict(tx, plan.copy))
+    with s.rt.store.write() as tx:
+        plan = s.share_tokens.redeem_one(tx, me, token, level_name=level, rechecks=False)
+        return ok(s.applicants.to_dict(tx, plan.copy))
 
 
 @bp.post("/api/reusableIdentity/reuse")
@@ -196,7 +204,8 @@ def _reuse(*, write: bool) -> Response:
         raise e.bad_request("shareToken query parameter is required")
     if not level:
         raise e.bad_request("levelName query parameter is required")
-    s, store = sumsub(), sandbox().rt.store
+    s = sumsub()
+    store = s.rt.store
     with store.write() if write else store.read() as tx:
         plan = s.share_tokens.redeem_one(
             tx, client(), token, level_name=level, user_id=request.args.get("userId"), write=write

@@ -185,7 +185,7 @@ def test_viewer_key_sees_the_permission_problem(dash: Dashboard, sandbox: Sandbo
 
 
 def test_api_problem_details_are_shown(dash: Dashboard) -> None:
-    detail = "tokens must contain at most 100 items (got 101); split the batch"
+    detail = "tokens must contain at most 100 items; split the batch"  # the contract's text (overlays/dakota.yaml)
     problem = {
         "type": "https://api.platform.dakota.xyz/problems/invalid-request",
         "title": "Invalid Request",

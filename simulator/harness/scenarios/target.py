@@ -32,7 +32,7 @@ class Target:
         """A fresh sandbox in this process: in-memory store, no background dispatcher (the runner dispatches)."""
         from simulator.app import create_app
         from simulator.harness.transport import in_process_session
-        from simulator.http import EXTENSION
+        from simulator.sandbox import EXTENSION
         from simulator.settings import Settings
 
         app = create_app(settings or Settings(database_url="sqlite://", background_dispatch=0, journal_size=200))
