@@ -72,6 +72,7 @@ class Sandbox:
         """Create the schema and seed an empty store."""
         self.rt.store.create_schema()
         with self.rt.store.write() as session:
+            self.rt.store.lock_for_prepare(session)  # replicas starting together seed once
             seed.ensure_seeded(session)
             self.webhooks.ensure_key(session)
 

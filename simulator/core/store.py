@@ -50,6 +50,8 @@ class SandboxState(Base):
 VERSION_STATE = "_state_version"  # the change signal on PostgreSQL (see Store.cached)
 _VERSION_SEEN = "sandbox_version_seen"
 
+# The PostgreSQL advisory lock that serializes preparing a database (schema, then seed) across starting sandboxes.
+PREPARE_LOCK_KEY = 715391
 SCHEMA_HEAD = "0002_event_seq_index"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
 
 
@@ -478,7 +480,7 @@ class Store:
         register_models()
         with self.engine.begin() as conn:
             if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(715391)"))
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PREPARE_LOCK_KEY})
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" in tables:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -494,6 +496,12 @@ class Store:
                 Base.metadata.create_all(conn)
                 conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
                 conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": SCHEMA_HEAD})
+
+    def lock_for_prepare(self, session: Session) -> None:
+        """Hold the lock `create_schema` takes until `session`'s transaction ends: sandboxes starting at once against
+        one PostgreSQL database then seed it (and make its webhook key) once. SQLite serializes writers already."""
+        if not self.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PREPARE_LOCK_KEY})
 
     @staticmethod
     def migrate(conn: Any) -> None:
