@@ -68,7 +68,7 @@ def time_to_healthy(image: str) -> float:
     try:
         return wait_healthy(name, started)
     finally:
-        podman("rm", "-f", "-t", "5", name, check=False)
+        podman("rm", "-f", "-v", "-t", "5", name, check=False)  # -v: its anonymous /data volume too
 
 
 def measure() -> dict[str, float | str]:
