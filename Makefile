@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck unit unit-postgres bench clean
+.PHONY: run test lint typecheck unit unit-postgres bench image-test example-ts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ unit-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The OCI image (Containerfile) and the team topology (deploy/compose.yaml), with podman, runc, debootstrap and
+# haproxy from Debian's packages and this machine's PostgreSQL (deploy/image_test.py says how). Not part of `test`.
+image-test: $(STAMP)
+	$(BIN)/python deploy/image_test.py
+
+# The TypeScript integrator's example (examples/typescript) against a `kyc-sandbox serve` on a free port.
+example-ts: $(STAMP)
+	$(BIN)/python examples/with_sandbox.py -- sh -c 'cd examples/typescript && npm ci --no-fund --no-audit && npm test'
 
 clean:
 	rm -rf $(VENV) .sandbox .pytest_cache .mypy_cache .ruff_cache $(NODE_CLIENTS)/node_modules

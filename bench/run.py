@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import image  # bench/image.py: the container image's figures (n/a without podman or a built image)
 import requests
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -983,6 +984,7 @@ def rows(res: Results) -> list[tuple[str, str, str, str, str, str]]:
             verdict("reset_ms", s["reset_ms"]),
         )
     )
+    out.extend(image.rows(s.get("container", {})))
     return out
 
 
@@ -1040,6 +1042,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     res = run(plan, args.workers, args.database_url, args.wrk, say)
+    say("container image (podman)")
+    res.sandbox["container"] = image.measure()
     res.meta["bench_seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         out = {"meta": res.meta, "sandbox": res.sandbox, "baseline": res.baseline, "targets": {}}

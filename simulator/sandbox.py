@@ -68,6 +68,7 @@ class Sandbox:
         """Create the schema and seed an empty store."""
         self.rt.store.create_schema()
         with self.rt.store.write() as tx:
+            self.rt.store.lock_for_prepare(tx)  # replicas starting together seed once
             seed.ensure_seeded(tx)
             self.dakota.events.ensure_key(tx)
 

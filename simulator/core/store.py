@@ -65,6 +65,8 @@ _STATE = cast(Table, SandboxState.__table__)
 _STATE_ROWS = select(_STATE.c.key, _STATE.c.value).where(_STATE.c.key.in_(bindparam("keys", expanding=True)))
 _VERSION = select(_STATE.c.value).where(_STATE.c.key == bindparam("key"))
 VERSION_STATE = "_state_version"  # the change signal on PostgreSQL (see Store.cached)
+# The PostgreSQL advisory lock that serializes preparing a database (schema, then seed) across starting sandboxes.
+PREPARE_LOCK_KEY = 715391
 SCHEMA_HEAD = "0002_event_seq_index"  # the newest revision in simulator/migrations/versions (a test keeps them equal)
 WAL_AUTOCHECKPOINT_PAGES = 20_000  # about 80 MB of WAL at most between checkpoints when none runs in the background
 SQLITE_POOL = 16  # a worker's threads (8), its dispatcher, and room: SQLite connections are cheap
@@ -210,7 +212,7 @@ class Store:
         metadata = metadata or Base.metadata
         with self.engine.begin() as conn:
             if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(715391)"))
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PREPARE_LOCK_KEY})
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" in tables:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -226,6 +228,12 @@ class Store:
                 metadata.create_all(conn)
                 conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
                 conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": SCHEMA_HEAD})
+
+    def lock_for_prepare(self, tx: Tx) -> None:
+        """Hold the lock `create_schema` takes until `tx` ends: sandboxes starting at once against one PostgreSQL
+        database then seed it (and make its webhook key) once. SQLite serializes writers already."""
+        if not self.is_sqlite:
+            tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PREPARE_LOCK_KEY})
 
     @staticmethod
     def migrate(conn: Any) -> None:

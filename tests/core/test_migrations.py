@@ -127,6 +127,43 @@ def test_sandboxes_starting_at_once_on_one_postgres_database_do_not_collide() ->
     assert _diffs(url) == []
 
 
+def test_sandboxes_starting_at_once_on_one_postgres_database_seed_it_once() -> None:
+    """Replicas of a team sandbox start together: one seeds the new database and makes its webhook key, the others
+    wait for it and find both (before, all but one failed on the seed rows' primary keys)."""
+    from simulator.app import Sandbox
+    from simulator.core.runtime import Runtime
+    from simulator.seed import SUMSUB_CLIENTS
+    from simulator.settings import Settings
+
+    url = _fresh_postgres("kyc_sandbox_migrations")
+    errors: list[BaseException] = []
+    keys: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        sb = Sandbox.build(Runtime.build(Settings(database_url=url)))
+        barrier.wait()
+        try:
+            sb.prepare()
+            keys.append(sb.dakota.events.public_key()["public_key_hex"])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            sb.rt.store.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(keys) == 4 and len(set(keys)) == 1
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sumsub_clients")).scalar() == len(SUMSUB_CLIENTS)
+    engine.dispose()
+
+
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_database_at_the_first_revision_is_upgraded_on_start_and_keeps_its_rows(store: str, tmp_path: Any) -> None:
     url = _empty_database(store, tmp_path, "r1.db")
