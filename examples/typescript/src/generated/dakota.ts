@@ -104,8 +104,9 @@ export interface paths {
         };
         /**
          * Get an onboarding application
-         * @description Retrieves a specific application. By default returns lightweight status metadata only.
-         *     Use the `include` query parameter to request additional sections.
+         * @description Retrieves a specific application. Without `include` the answer carries `entities` (the business/individual
+         *     applicant data), as the spec's own example of this operation shows; with `include`, exactly the sections it
+         *     names (`include=` naming none: status metadata only).
          *
          *     **Include values:**
          *     - `entities` — business/individual applicant data
@@ -680,6 +681,12 @@ export interface components {
             submitted_at?: string;
             /** @description Risk rating information (only present for superadmin users) */
             risk_rating?: components["schemas"]["RiskRating"];
+            /**
+             * Format: ksuid
+             * @description Sandbox extension: the same value as `application_id`, for clients that page on each item's `id` (Dakota's TypeScript SDK takes its `starting_after` cursor from it).
+             * @example 2hCjxJzUAW6JVRkZqaF9E0KpM3a
+             */
+            id?: string;
         };
         /** @description Error response when application cannot be submitted because applicants are not ready */
         ApplicationNotReadyError: {
@@ -2490,7 +2497,7 @@ export interface operations {
                     "application/json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2838,7 +2845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3219,7 +3226,7 @@ export interface operations {
     getApplication: {
         parameters: {
             query?: {
-                /** @description Comma-separated list of sections to include in the response (entities, validation, edd, attestations, all) */
+                /** @description Comma-separated list of sections to include in the response (entities, validation, edd, attestations, all). Without it: entities. */
                 include?: string;
             };
             header?: never;
@@ -3870,17 +3877,14 @@ export interface operations {
                 /**
                  * @example {
                  *       "roles": [
-                 *         "ubo",
-                 *         "control_person"
+                 *         "individual"
                  *       ],
                  *       "name": {
                  *         "first": "John",
                  *         "middle": "Michael",
                  *         "last": "Doe"
                  *       },
-                 *       "title": "ceo",
                  *       "employment_status": "employed",
-                 *       "ownership_percentage": 25.5,
                  *       "date_of_birth": "1985-06-15",
                  *       "ssn": "123-45-6789",
                  *       "nationalities": [
@@ -4253,7 +4257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4414,7 +4418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5134,7 +5138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5325,7 +5329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5607,7 +5611,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["dakota-problem.schema"];
                 };
             };
-            /** @description A request with this x-idempotency-key is still in progress */
+            /** @description A request with this x-idempotency-key is still in progress; retry after it completes */
             409: {
                 headers: {
                     [name: string]: unknown;
