@@ -1,0 +1,407 @@
+"""What the bench measures, for every build of the run, interleaved so that machine drift hits them alike.
+
+A shared 2-core VM drifts by tens of percent within a minute, so nothing is measured as "all of old, then all of
+new": every measure runs in rounds that alternate between the builds (and reverse their order every other round),
+and each build reports its median (or the median of its pooled samples).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from builds import BENCH_DIR, HOST, Build, Server, Servers, server_env
+from flows import (
+    DAKOTA_CLIENT,
+    BenchError,
+    Creds,
+    LeanHttp,
+    bulk_import,
+    credentials,
+    expect,
+    flow,
+    import_and_read,
+    mint_tokens,
+    new_donor_token,
+    pct,
+    sample_customer,
+    session,
+    summary,
+    timed,
+)
+from loads import LoadTool, Target
+
+T = TypeVar("T")
+
+
+@dataclass
+class Plan:
+    """How much of everything to do (--quick shrinks it). Counts are per build."""
+
+    cold_runs: int = 5
+    flow_runs: int = 60  # in blocks of flow_block, alternating
+    flow_block: int = 10
+    signed_flow_runs: int = 30
+    inproc_rounds: int = 2  # subprocesses per build, alternating
+    inproc_runs: int = 30  # timed flows per subprocess
+    bulk_runs: int = 5
+    latency_samples: int = 300
+    get_warmup_s: float = 2.0
+    get_seconds: float = 3.0
+    get_rounds: int = 5
+    get_connections: int = 16
+    sustained_rounds: int = 2
+    sustained_clients: int = 4
+    sustained_batches: int = 3
+    sustained_batch_size: int = 25
+    reset_runs: int = 7
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(
+            cold_runs=2,
+            flow_runs=20,
+            signed_flow_runs=8,
+            inproc_rounds=1,
+            inproc_runs=20,
+            bulk_runs=2,
+            latency_samples=100,
+            get_warmup_s=1.0,
+            get_seconds=1.0,
+            get_rounds=2,
+            sustained_rounds=1,
+            sustained_batches=1,
+            reset_runs=3,
+        )
+
+
+@dataclass
+class Bench:
+    """One run: what the measures and the row providers (bench/run.py's ROW_PROVIDERS) get."""
+
+    plan: Plan
+    workers: int
+    builds: list[Build]  # old (when it could be built) then new
+    servers: Servers
+    tool: LoadTool
+    wiremock_jar: Path | None
+    wiremock_note: str  # why there is no WireMock column, when there is none
+    say: Callable[[str], None]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # by build name, and "wiremock"
+    meta: dict[str, Any] = field(default_factory=dict)
+    serving: dict[str, Server] = field(default_factory=dict)  # the build's server the measures use
+    creds: dict[str, Creds] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [x.name for x in self.builds]
+
+    def build(self, name: str) -> Build:
+        return next(x for x in self.builds if x.name == name)
+
+
+def alternate(names: list[str], rounds: int, fn: Callable[[str], T]) -> dict[str, list[T]]:
+    """`fn(name)` for every name, `rounds` times, the order reversed every other round."""
+    out: dict[str, list[T]] = {n: [] for n in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            out[name].append(fn(name))
+    return out
+
+
+def run_all(b: Bench) -> None:
+    """Every measure of the table, in an order that leaves the store-destroying ones (reset) last."""
+    b.results = {n: {} for n in b.names}
+    b.meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "store": "sqlite (temporary file per server)",
+        "workers": b.workers,
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+        "builds": {x.name: {"label": x.label, "commit": x.commit, "python": str(x.python)} for x in b.builds},
+        "load_tool": b.tool.description,
+        "get_load": f"{b.tool.description}, {b.plan.get_connections} keep-alive connections, median of "
+        f"{b.plan.get_rounds} rounds of {b.plan.get_seconds:g} s alternating between the servers",
+    }
+    if b.wiremock_jar is not None:
+        from wiremock_stub import WIREMOCK_VERSION, java_version
+
+        b.meta["wiremock"] = WIREMOCK_VERSION
+        b.meta["java"] = java_version()
+    measure_cold_start(b)
+    for name, server in b.serving.items():
+        b.creds[name] = credentials(session(), server.base_url)
+    b.say("end-to-end flow over HTTP")
+    measure_flows(b)
+    b.say("end-to-end flow in-process")
+    measure_inproc(b)
+    b.say("bulk import of 100 tokens")
+    measure_bulk_100(b)
+    b.say("GET /customers/{id}: latency and throughput")
+    measure_get(b)
+    b.say(f"sustained import, {b.workers} workers")
+    measure_sustained(b)
+    b.say("reset")
+    measure_reset(b)
+
+
+# ---------------------------------------------------------------------------------------------- measures
+def measure_cold_start(b: Bench) -> None:
+    """Spawn -> first 200 from /_sandbox/health, a fresh process and store each time; the last one stays up."""
+
+    def once(name: str) -> float:
+        b.say(f"cold start: {name}")
+        build = b.build(name)
+        if name in b.serving:
+            b.servers.stop(b.serving.pop(name))
+        b.serving[name] = b.servers.serve(build, b.workers)
+        return b.serving[name].cold_start_s
+
+    for name, runs in alternate(b.names, b.plan.cold_runs, once).items():
+        b.results[name]["cold_start_s"] = statistics.median(runs)
+        b.results[name]["cold_start_runs_s"] = [round(r, 3) for r in runs]
+
+
+def measure_flows(b: Bench) -> None:
+    """The flow on one keep-alive http.client connection (see flows.flow), in alternating blocks; then the signed
+    Sumsub variant (create / upload / review / mint through the new checkout's SumsubApi, over `requests`)."""
+    lean = {n: LeanHttp() for n in b.serving}
+    for name, server in b.serving.items():
+        for _ in range(3):  # warm up every worker's connection pool and code paths
+            flow(lean[name], server.base_url, b.creds[name].admin_key)
+
+    def block(name: str) -> list[float]:
+        base, key = b.serving[name].base_url, b.creds[name].admin_key
+        return [flow(lean[name], base, key) for _ in range(b.plan.flow_block)]
+
+    rounds = max(1, b.plan.flow_runs // b.plan.flow_block)
+    for name, blocks in alternate(b.names, rounds, block).items():
+        b.results[name]["flow_http"] = summary([x for bl in blocks for x in bl])
+        lean[name].close()
+
+    signed_http = {n: session() for n in b.serving}
+    counter = iter(range(10**9))
+
+    def signed(name: str) -> float:
+        return flow_signed(signed_http[name], b.serving[name].base_url, b.creds[name], next(counter))
+
+    for name in b.serving:
+        signed(name)  # warm-up
+    for name, runs in alternate(b.names, b.plan.signed_flow_runs, signed).items():
+        b.results[name]["flow_signed"] = summary(runs)
+
+
+def flow_signed(http: Any, base: str, creds: Creds, n: int) -> float:
+    """Signed Sumsub create / upload / review / mint -> bulk import of 1 -> GET customer -> GET application."""
+    from simulator.harness.clients import SumsubApi
+    from simulator.sumsub.profiles import fake_image
+
+    sumsub = SumsubApi(base, creds.donor_token, creds.donor_secret, session=http)
+    ext = f"bench-{uuid.uuid4()}"
+    with timed() as t:
+        created = expect(
+            sumsub.create_applicant(
+                "basic-kyc-level",
+                {
+                    "externalUserId": ext,
+                    "email": "jane.doe@mail.example",
+                    "fixedInfo": {
+                        "firstName": "Jane",
+                        "lastName": "Doe",
+                        "dob": "1990-02-03",
+                        "nationality": "GBR",
+                        "addresses": [{"street": "High Street", "buildingNumber": "12", "town": "Oxford"}],
+                    },
+                },
+            )
+        )
+        meta = {"idDocType": "PASSPORT", "country": "GBR", "firstName": "JANE", "lastName": "DOE", "number": str(n)}
+        expect(sumsub.add_id_doc(created["id"], meta, fake_image(ext)))
+        expect(sumsub.test_completed(created["id"], "GREEN"))
+        token = expect(sumsub.generate_share_token(created["id"], DAKOTA_CLIENT))["token"]
+        import_and_read(http, base, creds.admin_key, token)
+    return t[0]
+
+
+def measure_inproc(b: Bench) -> None:
+    """bench/inproc.py under each build's own interpreter: in-memory SQLite, no server, no background thread."""
+
+    def once(name: str) -> list[float]:
+        build = b.build(name)
+        done = subprocess.run(
+            [str(build.python), str(BENCH_DIR / "inproc.py"), "--runs", str(b.plan.inproc_runs)],
+            capture_output=True,
+            text=True,
+            cwd=build.src,
+            env=server_env(),
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"in-process flow of {name} failed:\n{done.stderr[-3000:]}")
+        samples: list[float] = json.loads(done.stdout.strip().splitlines()[-1])["samples_ms"]
+        return samples
+
+    for name, rounds in alternate(b.names, b.plan.inproc_rounds, once).items():
+        b.results[name]["flow_inproc"] = summary([x for r in rounds for x in r])
+
+
+def measure_bulk_100(b: Bench) -> None:
+    http = {n: session() for n in b.serving}
+
+    def once(name: str) -> float:
+        base = b.serving[name].base_url
+        tokens = mint_tokens(base, 100)
+        # Workers may write the minting requests' journal rows in the background (every 0.5 s in 28462ce): let
+        # that settle, so what is timed is the import alone.
+        time.sleep(1.0)
+        with timed() as t:
+            bulk_import(http[name], base, b.creds[name].admin_key, tokens)
+        return t[0]
+
+    for name, runs in alternate(b.names, b.plan.bulk_runs, once).items():
+        b.results[name]["bulk_import_100_ms"] = statistics.median(runs)
+        b.results[name]["bulk_import_100_runs_ms"] = [round(r, 1) for r in runs]
+
+
+def sequential_latency(target: Target, n: int) -> list[float]:
+    """One keep-alive connection (http.client), one request at a time, after 20 unmeasured: ms per request."""
+    conn = http.client.HTTPConnection(HOST, target.port, timeout=30)
+    samples = []
+    for i in range(n + 20):
+        started = time.perf_counter()
+        conn.request("GET", target.path, headers=target.headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise BenchError(f"{target.name}: GET {target.path}: HTTP {resp.status}")
+        if i >= 20:
+            samples.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return samples
+
+
+def measure_get(b: Bench) -> None:
+    """GET /customers/{id} of a customer imported into each server: latency on one connection, then throughput
+    under load from `b.tool`, old / new / WireMock in rotating order each round, each one's median round."""
+    from wiremock_stub import serve_stub
+
+    targets: dict[str, Target] = {}
+    answers: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
+    for name in b.names:
+        server, key = b.serving[name], b.creds[name].admin_key
+        cid, body, headers = sample_customer(server.base_url, key)
+        targets[name] = Target(name, server.port, f"/customers/{cid}", {"x-api-key": key}, b.workers)
+        answers[name] = body, headers
+        b.results[name]["get_body_bytes"] = len(body)
+    wiremock: Server | None = None
+    if b.wiremock_jar is not None:
+        b.say("starting the WireMock stub")
+        new = targets["new"]
+        body, headers = answers["new"]  # the new build's answer, byte for byte
+        wiremock = serve_stub(b.servers, b.wiremock_jar, new.path, new.headers["x-api-key"], body, headers)
+        targets["wiremock"] = Target("wiremock", wiremock.port, new.path, dict(new.headers), 1)
+        b.results["wiremock"] = {"get_body_bytes": len(body), "cold_start_s": wiremock.cold_start_s}
+    try:
+        names = list(targets)
+        for name in names:  # warm-up (the JVM's JIT above all), not counted
+            b.tool.run(targets[name], b.plan.get_warmup_s, b.plan.get_connections)
+        for name, samples in alternate(
+            names, 2, lambda n: sequential_latency(targets[n], b.plan.latency_samples // 2)
+        ).items():
+            flat = [x for s in samples for x in s]
+            b.results[name]["get_latency"] = {"median_ms": statistics.median(flat), "p99_ms": pct(flat, 99)}
+        rounds: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+        for r in range(b.plan.get_rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                rounds[name].append(b.tool.run(targets[name], b.plan.get_seconds, b.plan.get_connections))
+        for name, rs in rounds.items():
+            ordered = sorted(rs, key=lambda x: float(x["rps"]))
+            b.results[name]["get_throughput"] = {
+                **ordered[len(ordered) // 2],
+                "rounds_rps": [round(x["rps"]) for x in rs],
+                "connections": b.plan.get_connections,
+            }
+    finally:
+        if wiremock is not None:
+            b.servers.stop(wiremock)
+
+
+def measure_sustained(b: Bench) -> None:
+    """Clients import batches concurrently from a pre-minted pool; tokens/s over the whole window."""
+    p = b.plan
+
+    def once(name: str) -> float:
+        base, key = b.serving[name].base_url, b.creds[name].admin_key
+        per_client = p.sustained_batches * p.sustained_batch_size
+        pool = mint_tokens(base, p.sustained_clients * per_client)
+        time.sleep(1.0)  # as for the 100-token import
+        barrier = threading.Barrier(p.sustained_clients + 1)
+        done: list[float] = []
+        errors: list[BaseException] = []
+
+        def client(i: int) -> None:
+            try:
+                http = session()
+                mine = pool[i * per_client : (i + 1) * per_client]
+                barrier.wait()
+                for k in range(p.sustained_batches):
+                    bulk_import(http, base, key, mine[k * p.sustained_batch_size : (k + 1) * p.sustained_batch_size])
+                done.append(time.perf_counter())
+            except BaseException as exc:
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(p.sustained_clients)]
+        for t in threads:
+            t.start()
+        with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: its error is raised below
+            barrier.wait()
+        started = time.perf_counter()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return len(pool) / (max(done) - started)
+
+    for name, runs in alternate(b.names, p.sustained_rounds, once).items():
+        b.results[name]["sustained"] = {
+            "tokens_per_s": statistics.median(runs),
+            "tokens": p.sustained_clients * p.sustained_batches * p.sustained_batch_size,
+            "clients": p.sustained_clients,
+            "rounds": [round(r) for r in runs],
+        }
+
+
+def measure_reset(b: Bench) -> None:
+    """POST /_sandbox/reset, each time after a donor, a token and an import (something to delete)."""
+    http = {n: session() for n in b.serving}
+    server_ms: dict[str, list[float]] = {n: [] for n in b.serving}
+
+    def once(name: str) -> float:
+        base = b.serving[name].base_url
+        key = credentials(http[name], base).admin_key
+        bulk_import(http[name], base, key, [new_donor_token(http[name], base)])
+        with timed() as t:
+            body = expect(http[name].post(f"{base}/_sandbox/reset", json={}, timeout=60))
+        server_ms[name].append(float((body or {}).get("took_ms", float("nan"))))
+        return t[0]
+
+    for name, runs in alternate(b.names, b.plan.reset_runs, once).items():
+        b.results[name]["reset_ms"] = statistics.median(runs)
+        b.results[name]["reset_server_ms"] = statistics.median(server_ms[name])
