@@ -81,114 +81,109 @@ def at_least(r: float | None, limit: float, of: str) -> Check:
 
 
 def core_rows(b: Bench) -> list[Row]:
+    """The rows of bench/measures.py's figures (those measured: --only may have left some out)."""
     old, new = b.results.get("old", {}), b.results["new"]
     wm = b.results.get("wiremock", {})
     no_wm = f"n/a ({b.wiremock_note})" if b.wiremock_note else "n/a"
     rows: list[Row] = []
 
-    def slower_row(measure: str, key: str, fmt: Any, sub: str | None = None, extra: Any = None) -> Row:
-        """A lower-is-better measure with the `MAX_SLOWDOWN` target (sub: the median key inside a summary)."""
-        o = old.get(key, {}).get(sub) if sub else old.get(key)
-        n = new[key][sub] if sub else new[key]
-        r = ratio_of(n, o)
-        row = Row(
+    def row(measure: str, key: str, cell: Any, value: Any, lower_is_better: bool, checks: bool = False) -> Row | None:
+        """`cell(result)` prints a build's `result[key]`, `value(result)` is its figure; `checks`: the row has the
+        MAX_SLOWDOWN target."""
+        if key not in new:
+            return None
+        o = old.get(key)
+        r = ratio_of(value(new[key]), value(o) if o is not None else None)
+        out = Row(
             measure,
-            "n/a" if o is None else fmt(o, old),
-            fmt(n, new),
-            ratio_cell(r, True),
-            checks=[at_most(r, MAX_SLOWDOWN)],
-            data={"old": old.get(key), "new": new[key], "ratio": r},
+            cell(o) if o is not None else "n/a",
+            cell(new[key]),
+            ratio_cell(r, lower_is_better),
+            checks=[at_most(r, MAX_SLOWDOWN)] if checks else [],
+            data={"old": o, "new": new[key], "ratio": r},
         )
-        rows.append(row)
-        return row
+        rows.append(out)
+        return out
 
-    def with_p99(key: str) -> Any:
-        return lambda v, res: f"{ms(v)} / {ms(res[key]['p99_ms'])}"
+    def p50_p99(x: dict[str, Any]) -> str:
+        return f"{ms(x['median_ms'])} / {ms(x['p99_ms'])}"
 
-    n_http = new["flow_http"]["n"]
-    slower_row(
-        f"flow over HTTP, median / p99 (n={n_http})",
-        "flow_http",
-        with_p99("flow_http"),
-        "median_ms",
-    )
-    slower_row(
-        f"flow in-process, median / p99 (n={new['flow_inproc']['n']})",
-        "flow_inproc",
-        with_p99("flow_inproc"),
-        "median_ms",
-    )
-    o_s, n_s = old.get("flow_signed"), new["flow_signed"]
-    r = ratio_of(n_s["median_ms"], o_s["median_ms"] if o_s else None)
-    rows.append(
-        Row(
-            f"flow with signed Sumsub calls, median / p99 (n={n_s['n']})",
-            f"{ms(o_s['median_ms'])} / {ms(o_s['p99_ms'])}" if o_s else "n/a",
-            f"{ms(n_s['median_ms'])} / {ms(n_s['p99_ms'])}",
-            ratio_cell(r, True),
-            data={"old": o_s, "new": n_s, "ratio": r},
-        )
-    )
-    slower_row(
-        f"bulk import of 100 tokens (median of {len(new['bulk_import_100_runs_ms'])})",
-        "bulk_import_100_ms",
-        lambda v, _res: ms(v),
-    )
-    o_s, n_s = old.get("sustained"), new["sustained"]
-    r = ratio_of(n_s["tokens_per_s"], o_s["tokens_per_s"] if o_s else None)
-    rows.append(
-        Row(
-            f"sustained import, {n_s['clients']} clients, {n_s['tokens']} tokens (median of {len(n_s['rounds'])})",
-            f"{o_s['tokens_per_s']:.0f} tokens/s" if o_s else "n/a",
-            f"{n_s['tokens_per_s']:.0f} tokens/s",
-            ratio_cell(r, False),
-            data={"old": o_s, "new": n_s, "ratio": r},
-        )
-    )
-    o_l, n_l, w_l = old.get("get_latency"), new["get_latency"], wm.get("get_latency")
-    r = ratio_of(n_l["median_ms"], o_l["median_ms"] if o_l else None)
-    rows.append(
-        Row(
-            "GET /customers/{id} latency, 1 connection, p50 / p99",
-            f"{ms(o_l['median_ms'])} / {ms(o_l['p99_ms'])}" if o_l else "n/a",
-            f"{ms(n_l['median_ms'])} / {ms(n_l['p99_ms'])}",
-            ratio_cell(r, True),
-            f"{ms(w_l['median_ms'])} / {ms(w_l['p99_ms'])}" if w_l else no_wm,
-            data={"old": o_l, "new": n_l, "wiremock": w_l, "ratio": r},
-        )
-    )
-    o_t, n_t, w_t = old.get("get_throughput"), new["get_throughput"], wm.get("get_throughput")
+    def median(x: dict[str, Any]) -> float:
+        return float(x["median_ms"])
 
-    def tput(t: dict[str, Any]) -> str:
-        return f"{rps(t['rps'])} ({ms(t['latency_median_ms'])} / {ms(t['latency_p99_ms'])})"
-
-    r = ratio_of(n_t["rps"], o_t["rps"] if o_t else None)
-    r_wm = ratio_of(n_t["rps"], w_t["rps"] if w_t else None)
-    rows.append(
-        Row(
-            f"GET /customers/{{id}} throughput, {n_t['connections']} connections, {b.tool.name}: "
-            "median round (p50 / p99)",
-            tput(o_t) if o_t else "n/a",
-            tput(n_t),
-            ratio_cell(r, False),
-            tput(w_t) + (f"; new/WM {r_wm:.2f}" if r_wm is not None else "") if w_t else no_wm,
-            checks=[at_least(r, GET_VS_OLD, "old"), at_least(r_wm, GET_VS_WIREMOCK, "WireMock")],
-            data={"old": o_t, "new": n_t, "wiremock": w_t, "ratio": r, "ratio_wiremock": r_wm},
+    for key, what, target in (
+        ("flow_http", "flow over HTTP", True),
+        ("flow_inproc", "flow in-process", True),
+        ("flow_signed", "flow with signed Sumsub calls", False),
+    ):
+        if key in new:
+            row(f"{what}, median / p99 (n={new[key]['n']})", key, p50_p99, median, True, target)
+    if "bulk_import_100_ms" in new:
+        row(
+            f"bulk import of 100 tokens (median of {len(new['bulk_import_100_runs_ms'])})",
+            "bulk_import_100_ms",
+            ms,
+            float,
+            True,
+            True,
         )
-    )
-    row = slower_row(
-        f"cold start to first 200 (median of {len(new['cold_start_runs_s'])})",
-        "cold_start_s",
-        lambda v, _res: secs(v),
-    )
-    row.checks.append(Check(f"< {COLD_START_MAX_S:.1f} s", new["cold_start_s"] < COLD_START_MAX_S, new["cold_start_s"]))
-    if wm.get("cold_start_s"):
-        row.wiremock = f"({secs(wm['cold_start_s'])}, a JVM)"
-    slower_row(
-        "reset, median (server's took_ms)",
-        "reset_ms",
-        lambda v, res: f"{ms(v)} ({ms(res['reset_server_ms'])})",
-    )
+    if "sustained" in new:
+        sus = new["sustained"]
+        row(
+            f"sustained import, {sus['clients']} clients, {sus['tokens']} tokens (median of {len(sus['rounds'])})",
+            "sustained",
+            lambda x: f"{x['tokens_per_s']:.0f} tokens/s",
+            lambda x: float(x["tokens_per_s"]),
+            False,
+        )
+    if "get_latency" in new:
+        got = row("GET /customers/{id} latency, 1 connection, p50 / p99", "get_latency", p50_p99, median, True)
+        if got is not None:
+            got.wiremock = p50_p99(wm["get_latency"]) if "get_latency" in wm else no_wm
+    if "get_throughput" in new:
+
+        def tput(t: dict[str, Any]) -> str:
+            return f"{rps(t['rps'])} ({ms(t['latency_median_ms'])} / {ms(t['latency_p99_ms'])})"
+
+        n_t = new["get_throughput"]
+        got = row(
+            f"GET /customers/{{id}} throughput, {n_t['connections']} connections, {b.tool.name}, "
+            f"{len(n_t['rounds_rps'])} rounds: req/s (p50 / p99)",
+            "get_throughput",
+            tput,
+            lambda x: float(x["rps"]),
+            False,
+        )
+        if got is not None:
+            w_t = wm.get("get_throughput")
+            r_wm = ratio_of(n_t["rps"], w_t["rps"] if w_t else None)
+            got.wiremock = tput(w_t) + (f"; new/WM {r_wm:.2f}" if r_wm is not None else "") if w_t else no_wm
+            got.checks = [at_least(got.data["ratio"], GET_VS_OLD, "old"), at_least(r_wm, GET_VS_WIREMOCK, "WireMock")]
+            got.data.update(wiremock=w_t, ratio_wiremock=r_wm)
+    if "cold_start_s" in new:
+        got = row(
+            f"cold start to first 200 (median of {len(new['cold_start_runs_s'])})",
+            "cold_start_s",
+            secs,
+            float,
+            True,
+            True,
+        )
+        if got is not None:
+            got.checks.append(
+                Check(f"< {COLD_START_MAX_S:.1f} s", new["cold_start_s"] < COLD_START_MAX_S, new["cold_start_s"])
+            )
+            if wm.get("cold_start_s"):
+                got.wiremock = f"({secs(wm['cold_start_s'])}, a JVM)"
+    if "reset" in new:
+        row(
+            "reset, median (server's took_ms)",
+            "reset",
+            lambda x: f"{ms(x['median_ms'])} ({ms(x['server_ms'])})",
+            median,
+            True,
+            True,
+        )
     return rows
 
 

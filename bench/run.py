@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 
 from builds import OLD_REF, Build, Servers, new_build, old_build
 from loads import load_tool
-from measures import Bench, Plan, run_all
+from measures import PHASES, Bench, Plan, run_all
 from report import Row, as_json, core_rows, markdown, print_rich
 from wiremock_stub import wiremock_jar
 
@@ -62,15 +62,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old", default=OLD_REF, help=f"the commit to compare with (default {OLD_REF}; 'none': skip)")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto", help="GET load generator")
     parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated measures to run, of {','.join(PHASES)} (default: all; the table shows those)",
+    )
+    parser.add_argument(
         "--no-install", action="store_true", help="install nothing (wrk by apt-get, wiremock by npm): use what is there"
     )
     args = parser.parse_args(argv)
+    only = frozenset(x.strip() for x in args.only.split(",") if x.strip())
+    if only - set(PHASES):
+        parser.error(f"--only: unknown {', '.join(sorted(only - set(PHASES)))} (known: {', '.join(PHASES)})")
     plan = Plan.quick() if args.quick else Plan()
 
-    def say(msg: str) -> None:
-        print(f"· {msg}", file=sys.stderr, flush=True)
-
     started = time.perf_counter()
+
+    def say(msg: str) -> None:
+        print(f"· {time.perf_counter() - started:5.0f} s  {msg}", file=sys.stderr, flush=True)
+
     builds: list[Build] = []
     if args.old != "none":
         try:
@@ -81,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     tool = load_tool(args.load, not args.no_install, say)
     jar, wm_note = wiremock_jar(not args.no_install, say)
     servers = Servers()
-    bench = Bench(plan, args.workers, builds, servers, tool, jar, wm_note, say)
+    bench = Bench(plan, args.workers, builds, servers, tool, jar, wm_note, say, only)
     try:
         run_all(bench)
         rows = collect_rows(bench)
