@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import statistics
 import threading
 import time
 import uuid
@@ -239,11 +238,6 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
-
-
-def summary(samples: list[float]) -> dict[str, Any]:
-    """Median and p99 (ms) of timed runs, with the count."""
-    return {"median_ms": statistics.median(samples), "p99_ms": pct(samples, 99), "n": len(samples)}
 
 
 @contextmanager

@@ -39,7 +39,6 @@ from flows import (
     pct,
     sample_customer,
     session,
-    summary,
     timed,
 )
 from loads import LoadTool, Target
@@ -72,16 +71,17 @@ class Plan:
     @classmethod
     def quick(cls) -> Plan:
         return cls(
-            cold_runs=2,
+            cold_runs=3,
             flow_runs=20,
+            flow_block=5,
             signed_flow_runs=8,
             inproc_rounds=1,
             inproc_runs=20,
-            bulk_runs=2,
+            bulk_runs=3,
             latency_samples=100,
             get_warmup_s=1.0,
             get_seconds=1.0,
-            get_rounds=3,
+            get_rounds=5,
             sustained_rounds=1,
             sustained_batches=1,
             reset_runs=3,
@@ -137,8 +137,7 @@ def run_all(b: Bench) -> None:
         "builds": {x.name: {"label": x.label, "commit": x.commit, "python": str(x.python)} for x in b.builds},
         "load_tool": b.tool.description,
         "get_load": f"{b.tool.description}, {b.plan.get_connections} keep-alive connections, {b.plan.get_rounds} "
-        f"rounds of {b.plan.get_seconds:g} s rotating over the servers; each one's figure is the mean of its rounds "
-        "(without the highest and the lowest, from 5 rounds on)",
+        f"rounds of {b.plan.get_seconds:g} s rotating over the servers, each one's median round",
     }
     if b.wiremock_jar is not None:
         from wiremock_stub import WIREMOCK_VERSION, java_version
@@ -155,17 +154,20 @@ def run_all(b: Bench) -> None:
         b.meta["phase_seconds"][key] = round(time.perf_counter() - started, 1)
 
 
-def trimmed_mean(values: list[float]) -> float:
-    """The mean without the highest and the lowest (from 5 values on).
+def timings(rounds: list[list[float]]) -> dict[str, Any]:
+    """A build's result for timed runs in rounds: `value` the median of all (ms), `p99_ms`, `n`, and `rounds` the
+    median of each round (what the table's new/old ratio pairs up; see report.paired_ratio)."""
+    flat = [x for r in rounds for x in r]
+    return {"value": statistics.median(flat), "p99_ms": pct(flat, 99), "n": len(flat), "rounds": medians(rounds)}
 
-    For GET throughput rounds: which worker accepts which of wrk's connections is left to chance at the start of
-    each round, and a round where one of 2 workers took most of them runs about a quarter slower. The rounds'
-    figures are two clusters, whose median jumps from one to the other with a single round; their mean does not.
-    """
-    ordered = sorted(values)
-    if len(ordered) >= 5:
-        ordered = ordered[1:-1]
-    return statistics.fmean(ordered)
+
+def medians(rounds: list[list[float]]) -> list[float]:
+    return [round(statistics.median(r), 4) for r in rounds]
+
+
+def one_per_round(runs: list[float], **extra: Any) -> dict[str, Any]:
+    """A build's result for one figure per round: `value` their median."""
+    return {"value": statistics.median(runs), "n": len(runs), "rounds": [round(r, 4) for r in runs], **extra}
 
 
 # ---------------------------------------------------------------------------------------------- measures
@@ -183,8 +185,7 @@ def measure_cold_start(b: Bench) -> None:
     wanted = not b.only or "cold" in b.only  # else: only the servers for the other measures
     for name, runs in alternate(b.names, b.plan.cold_runs if wanted else 1, once).items():
         if wanted:
-            b.results[name]["cold_start_s"] = statistics.median(runs)
-            b.results[name]["cold_start_runs_s"] = [round(r, 3) for r in runs]
+            b.results[name]["cold_start_s"] = one_per_round(runs)
     b.creds = {name: credentials(session(), server.base_url) for name, server in b.serving.items()}
 
 
@@ -202,7 +203,7 @@ def measure_flows(b: Bench) -> None:
 
     rounds = max(1, b.plan.flow_runs // b.plan.flow_block)
     for name, blocks in alternate(b.names, rounds, block).items():
-        b.results[name]["flow_http"] = summary([x for bl in blocks for x in bl])
+        b.results[name]["flow_http"] = timings(blocks)
         lean[name].close()
 
     signed_http = {n: session() for n in b.serving}
@@ -214,7 +215,7 @@ def measure_flows(b: Bench) -> None:
     for name in b.serving:
         signed(name)  # warm-up
     for name, runs in alternate(b.names, b.plan.signed_flow_runs, signed).items():
-        b.results[name]["flow_signed"] = summary(runs)
+        b.results[name]["flow_signed"] = timings([[x] for x in runs])
 
 
 def flow_signed(http: Any, base: str, creds: Creds, n: int) -> float:
@@ -269,7 +270,7 @@ def measure_inproc(b: Bench) -> None:
         return samples
 
     for name, rounds in alternate(b.names, b.plan.inproc_rounds, once).items():
-        b.results[name]["flow_inproc"] = summary([x for r in rounds for x in r])
+        b.results[name]["flow_inproc"] = timings(rounds)
 
 
 def measure_bulk_100(b: Bench) -> None:
@@ -288,8 +289,7 @@ def measure_bulk_100(b: Bench) -> None:
         return t[0]
 
     for name, runs in alternate(b.names, b.plan.bulk_runs, once).items():
-        b.results[name]["bulk_import_100_ms"] = statistics.median(runs)
-        b.results[name]["bulk_import_100_runs_ms"] = [round(r, 1) for r in runs]
+        b.results[name]["bulk_import_100_ms"] = one_per_round(runs)
 
 
 def sequential_latency(target: Target, n: int) -> list[float]:
@@ -329,7 +329,7 @@ def measure_get(b: Bench) -> None:
         body, headers = answers["new"]  # the new build's answer, byte for byte
         wiremock = serve_stub(b.servers, b.wiremock_jar, new.path, new.headers["x-api-key"], body, headers)
         targets["wiremock"] = Target("wiremock", wiremock.port, new.path, dict(new.headers), 1)
-        b.results["wiremock"] = {"get_body_bytes": len(body), "cold_start_s": wiremock.cold_start_s}
+        b.results["wiremock"] = {"get_body_bytes": len(body), "cold_start_s": one_per_round([wiremock.cold_start_s])}
     try:
         names = list(targets)
         for name in names:  # warm-up (the JVM's JIT above all), not counted
@@ -337,19 +337,23 @@ def measure_get(b: Bench) -> None:
         for name, samples in alternate(
             names, 2, lambda n: sequential_latency(targets[n], b.plan.latency_samples // 2)
         ).items():
-            flat = [x for s in samples for x in s]
-            b.results[name]["get_latency"] = {"median_ms": statistics.median(flat), "p99_ms": pct(flat, 99)}
+            b.results[name]["get_latency"] = timings(samples)
         rounds: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         for r in range(b.plan.get_rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 rounds[name].append(b.tool.run(targets[name], b.plan.get_seconds, b.plan.get_connections))
         for name, rs in rounds.items():
             b.results[name]["get_throughput"] = {
-                "rps": trimmed_mean([x["rps"] for x in rs]),
+                # req/s: the median round. Which worker accepts which of wrk's 16 connections is left to chance at
+                # the start of each round, and now and then one of 2 workers takes them all (1 round in 12 on an
+                # idle machine here, more often under load: a worker not scheduled during the burst gets none);
+                # such a round runs at less than half speed. The median leaves those out, a mean would not.
+                "value": statistics.median(x["rps"] for x in rs),
                 "latency_median_ms": statistics.median(x["latency_median_ms"] for x in rs),
                 "latency_p99_ms": statistics.median(x["latency_p99_ms"] for x in rs),
                 "errors": sum(x["errors"] for x in rs),
-                "rounds_rps": [round(x["rps"]) for x in rs],
+                "n": len(rs),
+                "rounds": [round(x["rps"], 1) for x in rs],
                 "connections": b.plan.get_connections,
             }
     finally:
@@ -395,12 +399,9 @@ def measure_sustained(b: Bench) -> None:
         return len(pool) / (max(done) - started)
 
     for name, runs in alternate(b.names, p.sustained_rounds, once).items():
-        b.results[name]["sustained"] = {
-            "tokens_per_s": statistics.median(runs),
-            "tokens": p.sustained_clients * p.sustained_batches * p.sustained_batch_size,
-            "clients": p.sustained_clients,
-            "rounds": [round(r) for r in runs],
-        }
+        b.results[name]["sustained"] = one_per_round(  # tokens/s
+            runs, tokens=p.sustained_clients * p.sustained_batches * p.sustained_batch_size, clients=p.sustained_clients
+        )
 
 
 def measure_reset(b: Bench) -> None:
@@ -418,11 +419,7 @@ def measure_reset(b: Bench) -> None:
         return t[0]
 
     for name, runs in alternate(b.names, b.plan.reset_runs, once).items():
-        b.results[name]["reset"] = {
-            "median_ms": statistics.median(runs),
-            "server_ms": statistics.median(server_ms[name]),
-            "n": len(runs),
-        }
+        b.results[name]["reset"] = one_per_round(runs, server_ms=statistics.median(server_ms[name]))
 
 
 # What run_all measures, in order (the keys are what --only takes). The cold starts always run: their last servers

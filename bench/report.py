@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,6 +69,18 @@ def ratio_of(new: float | None, old: float | None) -> float | None:
     return new / old
 
 
+def paired_ratio(new: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+    """new / base: the median of the round-by-round ratios when both were measured in the same rounds (each pair
+    minutes apart at most, seconds mostly: what drift and other load on the machine do between pairs cancels),
+    else the ratio of the two figures."""
+    if not new or not base:
+        return None
+    a, b = new.get("rounds") or [], base.get("rounds") or []
+    if len(a) == len(b) >= 3 and all(b):
+        return float(statistics.median(x / y for x, y in zip(a, b, strict=True)))
+    return ratio_of(new["value"], base["value"])
+
+
 def ratio_cell(r: float | None, lower_is_better: bool) -> str:
     return "" if r is None else f"{r:.2f} ({'lower' if lower_is_better else 'higher'} better)"
 
@@ -81,110 +94,67 @@ def at_least(r: float | None, limit: float, of: str) -> Check:
 
 
 def core_rows(b: Bench) -> list[Row]:
-    """The rows of bench/measures.py's figures (those measured: --only may have left some out)."""
-    old, new = b.results.get("old", {}), b.results["new"]
-    wm = b.results.get("wiremock", {})
+    """The rows of bench/measures.py's figures (those measured: --only may have left some out). Every figure is a
+    dict with `value` and `rounds` (see measures.timings)."""
+    old, new, wm = b.results.get("old", {}), b.results["new"], b.results.get("wiremock", {})
     no_wm = f"n/a ({b.wiremock_note})" if b.wiremock_note else "n/a"
-    rows: list[Row] = []
+    rows: dict[str, Row] = {}
 
-    def row(measure: str, key: str, cell: Any, value: Any, lower_is_better: bool, checks: bool = False) -> Row | None:
-        """`cell(result)` prints a build's `result[key]`, `value(result)` is its figure; `checks`: the row has the
-        MAX_SLOWDOWN target."""
+    def row(key: str, measure: str, cell: Any, lower_is_better: bool, slowdown_target: bool = False) -> None:
         if key not in new:
-            return None
-        o = old.get(key)
-        r = ratio_of(value(new[key]), value(o) if o is not None else None)
-        out = Row(
-            measure,
-            cell(o) if o is not None else "n/a",
-            cell(new[key]),
+            return
+        o, n = old.get(key), new[key]
+        r = paired_ratio(n, o)
+        rows[key] = Row(
+            measure.format(**n),
+            cell(o) if o else "n/a",
+            cell(n),
             ratio_cell(r, lower_is_better),
-            checks=[at_most(r, MAX_SLOWDOWN)] if checks else [],
-            data={"old": o, "new": new[key], "ratio": r},
+            checks=[at_most(r, MAX_SLOWDOWN)] if slowdown_target else [],
+            data={"old": o, "new": n, "ratio": r},
         )
-        rows.append(out)
-        return out
 
     def p50_p99(x: dict[str, Any]) -> str:
-        return f"{ms(x['median_ms'])} / {ms(x['p99_ms'])}"
+        return f"{ms(x['value'])} / {ms(x['p99_ms'])}"
 
-    def median(x: dict[str, Any]) -> float:
-        return float(x["median_ms"])
+    def tput(x: dict[str, Any]) -> str:
+        return f"{rps(x['value'])} ({ms(x['latency_median_ms'])} / {ms(x['latency_p99_ms'])})"
 
-    for key, what, target in (
-        ("flow_http", "flow over HTTP", True),
-        ("flow_inproc", "flow in-process", True),
-        ("flow_signed", "flow with signed Sumsub calls", False),
-    ):
-        if key in new:
-            row(f"{what}, median / p99 (n={new[key]['n']})", key, p50_p99, median, True, target)
-    if "bulk_import_100_ms" in new:
-        row(
-            f"bulk import of 100 tokens (median of {len(new['bulk_import_100_runs_ms'])})",
-            "bulk_import_100_ms",
-            ms,
-            float,
-            True,
-            True,
-        )
-    if "sustained" in new:
-        sus = new["sustained"]
-        row(
-            f"sustained import, {sus['clients']} clients, {sus['tokens']} tokens (median of {len(sus['rounds'])})",
-            "sustained",
-            lambda x: f"{x['tokens_per_s']:.0f} tokens/s",
-            lambda x: float(x["tokens_per_s"]),
-            False,
-        )
-    if "get_latency" in new:
-        got = row("GET /customers/{id} latency, 1 connection, p50 / p99", "get_latency", p50_p99, median, True)
-        if got is not None:
-            got.wiremock = p50_p99(wm["get_latency"]) if "get_latency" in wm else no_wm
-    if "get_throughput" in new:
+    row("flow_http", "flow over HTTP, median / p99 (n={n})", p50_p99, True, True)
+    row("flow_inproc", "flow in-process, median / p99 (n={n})", p50_p99, True, True)
+    row("flow_signed", "flow with signed Sumsub calls, median / p99 (n={n})", p50_p99, True)
+    row("bulk_import_100_ms", "bulk import of 100 tokens (median of {n})", lambda x: ms(x["value"]), True, True)
+    row(
+        "sustained",
+        "sustained import, {clients} clients, {tokens} tokens (median of {n})",
+        lambda x: f"{x['value']:.0f} tokens/s",
+        False,
+    )
+    row("get_latency", "GET /customers/{{id}} latency, 1 connection, p50 / p99", p50_p99, True)
+    row(
+        "get_throughput",
+        f"GET /customers/{{{{id}}}} throughput, {{connections}} connections, {b.tool.name}, {{n}} rounds: "
+        "req/s (p50 / p99)",
+        tput,
+        False,
+    )
+    row("cold_start_s", "cold start to first 200 (median of {n})", lambda x: secs(x["value"]), True, True)
+    row("reset", "reset, median (server's took_ms)", lambda x: f"{ms(x['value'])} ({ms(x['server_ms'])})", True, True)
 
-        def tput(t: dict[str, Any]) -> str:
-            return f"{rps(t['rps'])} ({ms(t['latency_median_ms'])} / {ms(t['latency_p99_ms'])})"
-
-        n_t = new["get_throughput"]
-        got = row(
-            f"GET /customers/{{id}} throughput, {n_t['connections']} connections, {b.tool.name}, "
-            f"{len(n_t['rounds_rps'])} rounds: req/s (p50 / p99)",
-            "get_throughput",
-            tput,
-            lambda x: float(x["rps"]),
-            False,
-        )
-        if got is not None:
-            w_t = wm.get("get_throughput")
-            r_wm = ratio_of(n_t["rps"], w_t["rps"] if w_t else None)
-            got.wiremock = tput(w_t) + (f"; new/WM {r_wm:.2f}" if r_wm is not None else "") if w_t else no_wm
-            got.checks = [at_least(got.data["ratio"], GET_VS_OLD, "old"), at_least(r_wm, GET_VS_WIREMOCK, "WireMock")]
-            got.data.update(wiremock=w_t, ratio_wiremock=r_wm)
-    if "cold_start_s" in new:
-        got = row(
-            f"cold start to first 200 (median of {len(new['cold_start_runs_s'])})",
-            "cold_start_s",
-            secs,
-            float,
-            True,
-            True,
-        )
-        if got is not None:
-            got.checks.append(
-                Check(f"< {COLD_START_MAX_S:.1f} s", new["cold_start_s"] < COLD_START_MAX_S, new["cold_start_s"])
-            )
-            if wm.get("cold_start_s"):
-                got.wiremock = f"({secs(wm['cold_start_s'])}, a JVM)"
-    if "reset" in new:
-        row(
-            "reset, median (server's took_ms)",
-            "reset",
-            lambda x: f"{ms(x['median_ms'])} ({ms(x['server_ms'])})",
-            median,
-            True,
-            True,
-        )
-    return rows
+    if "get_latency" in rows:
+        rows["get_latency"].wiremock = p50_p99(wm["get_latency"]) if "get_latency" in wm else no_wm
+    if "get_throughput" in rows:
+        got, w_t = rows["get_throughput"], wm.get("get_throughput")
+        r_wm = paired_ratio(new["get_throughput"], w_t)
+        got.wiremock = tput(w_t) + (f"; new/WM {r_wm:.2f}" if r_wm is not None else "") if w_t else no_wm
+        got.checks = [at_least(got.data["ratio"], GET_VS_OLD, "old"), at_least(r_wm, GET_VS_WIREMOCK, "WireMock")]
+        got.data.update(wiremock=w_t, ratio_wiremock=r_wm)
+    if "cold_start_s" in rows:
+        value = new["cold_start_s"]["value"]
+        rows["cold_start_s"].checks.append(Check(f"< {COLD_START_MAX_S:.1f} s", value < COLD_START_MAX_S, value))
+        if "cold_start_s" in wm:
+            rows["cold_start_s"].wiremock = f"({secs(wm['cold_start_s']['value'])}, a JVM)"
+    return list(rows.values())
 
 
 # ---------------------------------------------------------------------------------------------- rendering
@@ -222,8 +192,9 @@ def notes(b: Bench) -> list[str]:
         f"GET load: {b.meta['get_load']}.",
         "WireMock: a static stub answering the new build's body and headers for the same path; "
         + (f"WireMock {WIREMOCK_VERSION} (npm), {b.meta.get('java', 'java')}." if b.wiremock_jar else b.wiremock_note),
-        "Every measure alternates between the builds in rounds (machine drift hits both); "
-        f"the run took {b.meta.get('bench_seconds', '?')} s.",
+        "Every measure alternates between the builds in rounds (machine drift hits both); new/old is the median "
+        "of the round-by-round ratios, so it can differ a little from the ratio of the two medians shown. "
+        f"The run took {b.meta.get('bench_seconds', '?')} s.",
     ]
 
 
