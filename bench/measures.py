@@ -54,8 +54,8 @@ class Plan:
     flow_runs: int = 200  # in blocks of flow_block, alternating
     flow_block: int = 10
     signed_flow_runs: int = 40
-    inproc_rounds: int = 4  # subprocesses per build, alternating
-    inproc_runs: int = 50  # timed flows per subprocess
+    inproc_rounds: int = 8  # subprocesses per build, alternating
+    inproc_runs: int = 25  # timed flows per subprocess
     bulk_runs: int = 7
     latency_samples: int = 400
     get_warmup_rounds: int = 20  # at most; see warm_up
@@ -75,8 +75,8 @@ class Plan:
             flow_runs=20,
             flow_block=5,
             signed_flow_runs=8,
-            inproc_rounds=1,
-            inproc_runs=20,
+            inproc_rounds=3,
+            inproc_runs=10,
             bulk_runs=3,
             latency_samples=100,
             get_warmup_rounds=10,
