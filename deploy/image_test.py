@@ -377,7 +377,7 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
-        from simulator.webhooks.signing import verify_dakota_signature
+        from simulator.dakota.signing import verify_dakota_signature
 
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         ok = verify_dakota_signature(

@@ -125,3 +125,29 @@ def test_the_readme_shows_the_container_as_the_way_in_without_python() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docker run -p 8080:8080 kyc-sandbox" in readme
     assert "docs/container.md" in readme and "deploy/compose.yaml" in readme
+
+
+def test_the_scripts_outside_the_package_import_only_what_exists() -> None:
+    """deploy/, bench/ and examples/ run outside the suite (make image-test, make bench): a moved module would only
+    show up there, minutes into a run. Every `simulator` name they import must exist."""
+    import ast
+    import importlib
+
+    missing = []
+    for folder in ("deploy", "bench", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "node_modules" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "simulator":
+                    module = importlib.import_module(node.module)
+                    missing += [
+                        f"{path.relative_to(ROOT)}: {node.module}.{a.name}"
+                        for a in node.names
+                        if not hasattr(module, a.name) and importlib.util.find_spec(f"{node.module}.{a.name}") is None
+                    ]
+                elif isinstance(node, ast.Import):
+                    for a in node.names:
+                        if a.name.split(".")[0] == "simulator" and importlib.util.find_spec(a.name) is None:
+                            missing.append(f"{path.relative_to(ROOT)}: {a.name}")
+    assert not missing, missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +31,12 @@ def fixtures_command(seed: int | None, out_dir: Path | None, check: bool) -> Non
     """Regenerate the donor profiles (fixtures/profiles/*.json) and the CSV template, byte for byte."""
     from simulator.harness import fixtures as fx
 
+    if importlib.util.find_spec("faker") is None:
+        raise click.ClickException(
+            f"kyc-sandbox fixtures needs Faker {fx.FAKER_VERSION}: pip install 'kyc-sandbox[fixtures]' "
+            "(serving uses the committed fixtures and does not need it)"
+        )
+
     seed = fx.DEFAULT_SEED if seed is None else seed
     target = out_dir or data_dir("fixtures")
     if check:
@@ -45,7 +52,7 @@ def fixtures_command(seed: int | None, out_dir: Path | None, check: bool) -> Non
                     click.echo(
                         f"note: generated with Faker {fx.FAKER_VERSION}, this is Faker {faker.VERSION}", err=True
                     )
-            except ImportError:  # pragma: no cover - faker is a dependency
+            except ImportError:  # pragma: no cover - checked above
                 pass
             sys.exit(1)
         click.echo(f"fixtures in {target} are up to date (seed {seed})")
