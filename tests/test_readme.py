@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, ServedSandbox, free_port
+from tests.support import ROOT, ServedSandbox, free_port
 
 pytestmark = pytest.mark.served
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import requests
 from flask import Flask
 
 from simulator.dakota.idempotency import request_digest
-from tests.conftest import ADMIN_KEY, DAKOTA_CLIENT_ID, OTHER_RECIPIENT_ID, Kit
+from tests.support import ADMIN_KEY, DAKOTA_CLIENT_ID, OTHER_RECIPIENT_ID, Kit
 
 BULK = "/customers/bulk-import-sumsub-tokens"
 BULK_400_TYPE = "https://api.platform.dakota.xyz/problems/invalid-request"

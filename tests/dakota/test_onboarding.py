@@ -19,7 +19,7 @@ from flask import Flask
 
 from simulator.harness.openapi import OpenApiContract
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import ADMIN_KEY, OTHER_ORG_KEY, VIEWER_KEY, Kit
+from tests.support import ADMIN_KEY, OTHER_ORG_KEY, VIEWER_KEY, Kit
 
 ATTESTATIONS = ["e_sign", "terms_of_service", "privacy_policy", "information_accuracy"]
 DAKOTA_FIELDS = ["employment_status", "purpose_of_account", "source_of_wealth"]

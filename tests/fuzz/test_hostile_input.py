@@ -43,7 +43,7 @@ from simulator.harness.transport import in_process_session
 from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.settings import Settings
 from simulator.sumsub.signing import signed_headers
-from tests.fuzz.helpers import Reply, call, changed_tables, envelope_problems, fingerprint
+from tests.support.fuzz import Reply, call, changed_tables, envelope_problems, fingerprint
 
 LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH for these tests (the default is 16 MiB; the rule is the same)
 EXAMPLES_PER_METHOD = 10  # per (rule, method) the rule serves

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Kit
-from tests.sumsub.helpers import (
-    DONOR,
+from tests.support import DONOR_ID, Kit
+from tests.support.sumsub import (
     PASSPORT_META,
     assert_sumsub_error,
     create_applicant,
@@ -48,7 +47,7 @@ def test_create_applicant_returns_init_applicant_with_24_hex_id(kit: Kit) -> Non
     assert HEX24.fullmatch(a["id"])
     assert HEX24.fullmatch(a["inspectionId"])
     assert SUMSUB_DT.fullmatch(a["createdAt"])
-    assert a["clientId"] == DONOR
+    assert a["clientId"] == DONOR_ID
     assert a["externalUserId"] == ext
     assert a["email"] == "a@example.com" and a["phone"] == "+447700900123" and a["lang"] == "en"
     assert a["fixedInfo"] == {"firstName": "Olivia", "lastName": "Bennett", "country": "GBR"}

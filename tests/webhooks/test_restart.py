@@ -15,7 +15,7 @@ from simulator.harness.clients import harness_session
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.receiver import WebhookReceiver
-from tests.conftest import ADMIN_KEY, Kit, check_own_contracts, make_kit
+from tests.support import ADMIN_KEY, Kit, check_own_contracts, make_kit
 
 pytestmark = pytest.mark.served
 

@@ -33,7 +33,7 @@ from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
 from simulator.sumsub.notify import RETRY_DELAYS as SUMSUB_RETRY_DELAYS
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import (
+from tests.support import (
     ADMIN_KEY,
     DAKOTA_CLIENT_ID,
     DONOR_ID,
