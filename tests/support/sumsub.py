@@ -1,7 +1,9 @@
-"""Sumsub: donor flows over the signed API, hand-signed (raw) requests and Sumsub's error envelope."""
+"""Sumsub: donor flows over the signed API, hand-signed (raw) requests, multipart bodies and Sumsub's error envelope."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from typing import Any
@@ -11,9 +13,11 @@ import requests
 from simulator.harness.clients import SumsubApi
 from simulator.sumsub.profiles import fake_image
 from simulator.sumsub.signing import signed_headers
-from tests.support.kit import CLIENTS, DAKOTA_CLIENT_ID
+from tests.support.kit import CLIENTS, DAKOTA_CLIENT_ID, Kit
 
 SERVICE_EXCEPTION = "de.smtdp.commons.service.exceptions.ServiceException"
+BOUNDARY = "sandboxboundary7MA4YWxk"
+REVIEW_DT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0000")  # a review's createDate / reviewDate
 
 PASSPORT_META: dict[str, Any] = {
     "idDocType": "PASSPORT",
@@ -67,6 +71,11 @@ def verified_applicant(api: SumsubApi, level: str = "basic-kyc-level", selfie: b
     return data
 
 
+def upload(kit: Kit, applicant_id: str, meta: dict[str, Any], content: bytes | None = None) -> requests.Response:
+    """The donor uploads a document of `meta` (a fresh PNG unless `content`) to its applicant."""
+    return kit.donor.add_id_doc(applicant_id, meta, png() if content is None else content)
+
+
 def mint(api: SumsubApi, applicant_id: str, for_client_id: str = DAKOTA_CLIENT_ID, ttl: int | None = None) -> str:
     """A share token minted by `api`'s client over the signed API (`POST /resources/accessTokens/shareToken`)."""
     resp = api.generate_share_token(applicant_id, for_client_id, ttl)
@@ -115,6 +124,34 @@ class SumsubSigner(requests.auth.AuthBase):
             signed_headers(self.app_token, self.secret_key, int(time.time()), r.method or "GET", r.path_url, body)
         )
         return r
+
+
+def multipart_doc(
+    meta: bytes | dict[str, Any],
+    content: bytes | None,
+    filename: str | None = "doc.png",
+    content_type: str | None = "image/png",
+    boundary: str = BOUNDARY,
+) -> tuple[bytes, str]:
+    """A document upload body (a `metadata` part, then a `content` part unless None) and its Content-Type;
+    `filename` / `content_type` None leave that header parameter / header out of `content`."""
+    metadata = json.dumps(meta).encode() if isinstance(meta, dict) else meta
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'.encode()
+        + b"Content-Type: application/json\r\n\r\n"
+        + metadata
+        + b"\r\n"
+    ]
+    if content is not None:
+        disposition = 'form-data; name="content"' + (f'; filename="{filename}"' if filename is not None else "")
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+            + (f"Content-Type: {content_type}\r\n" if content_type is not None else "").encode()
+            + b"\r\n"
+            + content
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def assert_sumsub_error(resp: requests.Response, status: int, error_code: int | None = None) -> dict[str, Any]:
