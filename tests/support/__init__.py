@@ -11,7 +11,8 @@ tests/test_suite_layout.py checks that. The common names are re-exported here:
 - sumsub: the donor's flow over the signed API, hand-signed requests (`sign`) and Sumsub's error envelope.
 
 Modules for one area: bulk (the bulk import), onboarding (Step 3), webhooks, fuzz (raw WSGI calls, store
-fingerprints, error envelopes), pact, webhook_handler, property, dashboard, node.
+fingerprints, error envelopes), hostile (strategies of hostile requests), pact, webhook_handler, property, dashboard,
+node.
 """
 
 from tests.support.dakota import (
