@@ -5,12 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import requests
 
-from tests.conftest import ADMIN_KEY, Kit, ServedSandbox, free_port
+from tests.support import Kit, ServedSandbox, dakota_headers, free_port, mint_and_import
 
 pytestmark = pytest.mark.served
 
@@ -37,11 +36,11 @@ def test_listen_prints_each_webhook_with_a_verified_signature_and_shows_retries(
         target = requests.post(
             f"{served.base_url}/webhooks/targets",
             json={"url": f"http://127.0.0.1:{port}/hooks", "global": True},
-            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
+            headers=dakota_headers(),
             timeout=10,
         )
         assert target.status_code == 201
-        served.bulk([served.token()])
+        mint_and_import(served)
         out, _ = proc.communicate(timeout=30)
     finally:
         proc.kill()

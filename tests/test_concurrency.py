@@ -18,14 +18,7 @@ import requests
 
 from simulator.harness.clients import harness_session
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import (
-    ADMIN_KEY,
-    Kit,
-    ServedSandbox,
-    make_kit,
-    postgres_database,
-    require_postgres,
-)
+from tests.support import ADMIN_KEY, Kit, ServedSandbox, make_kit, mint_and_import, postgres_database, require_postgres
 
 pytestmark = pytest.mark.served
 
@@ -98,7 +91,7 @@ def test_concurrent_requests_with_one_idempotency_key_run_once(sandbox: Kit) -> 
 
 
 def test_concurrent_document_uploads_to_one_application_lose_nothing(sandbox: Kit) -> None:
-    row = sandbox.bulk([sandbox.token("gb-passport")])["results"][0]
+    row = mint_and_import(sandbox, "gb-passport")
     app_token = sandbox.admin.application_token(row["customer_id"])
     application = sandbox.admin.get_application(row["application_id"], app_token, include="entities").json()
     individual_id = application["entities"]["primary_individual"]["id"]

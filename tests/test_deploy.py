@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from simulator.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 CONTAINERFILE = (ROOT / "Containerfile").read_text(encoding="utf-8")
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from simulator.http import api_of
-from tests.conftest import ADMIN_KEY, Kit
+from tests.support import ADMIN_KEY, Kit
 
 SUMSUB = {"description", "code", "correlationId"}
 CONTROL = {"error"}

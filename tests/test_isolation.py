@@ -16,9 +16,20 @@ import requests
 from flask import Flask
 
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import ADMIN_KEY, DAKOTA_CLIENT_ID, DONOR_ID, OTHER_ORG_KEY, Kit
-from tests.fuzz.helpers import changed_tables, fingerprint
-from tests.sumsub.helpers import PASSPORT_META, assert_sumsub_error, mint, verified_applicant
+from tests.support import (
+    ADMIN_KEY,
+    DAKOTA_CLIENT_ID,
+    DONOR_ID,
+    OTHER_ORG_KEY,
+    Kit,
+    dakota_headers,
+    events,
+    mint_and_import,
+    target_for,
+    token_state,
+)
+from tests.support.fuzz import changed_tables, fingerprint
+from tests.support.sumsub import PASSPORT_META, assert_sumsub_error, mint, verified_applicant
 
 Fingerprint = dict[str, tuple[int, str]]
 
@@ -29,12 +40,6 @@ def snapshot(app: Flask) -> Fingerprint:
 
 def assert_unchanged(app: Flask, before: Fingerprint) -> None:
     assert changed_tables(before, snapshot(app)) == []
-
-
-def token_state(kit: Kit, token: str) -> str:
-    resp = kit.control.token_status(token)
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["state"])
 
 
 # ============================================================================================== Sumsub
@@ -156,28 +161,15 @@ class TwoOrgs:
     other_app_token: str
 
 
-def dakota_headers(key: str, idempotency: bool = True) -> dict[str, str]:
-    h = {"x-api-key": key}
-    if idempotency:
-        h["x-idempotency-key"] = str(uuid.uuid4())
-    return h
-
-
 @pytest.fixture
 def orgs(kit: Kit) -> TwoOrgs:
-    row = kit.bulk([kit.token("gb-passport")])["results"][0]
+    row = mint_and_import(kit, "gb-passport")
     base = kit.base_url
-    target = kit.http.post(
-        f"{base}/webhooks/targets",
-        json={"url": "http://127.0.0.1:9/hook", "global": True},
-        headers=dakota_headers(ADMIN_KEY),
-    )
-    assert target.status_code == 201, target.text
+    target = target_for(kit, "http://127.0.0.1:9/hook")
     # An event with a delivery to that target.
-    second = kit.bulk([kit.token("us-ssn")])["results"][0]
-    assert second["success"], second
-    events = kit.http.get(f"{base}/events", headers=dakota_headers(ADMIN_KEY, False)).json()["data"]
-    assert events, "the imports emitted no event"
+    mint_and_import(kit, "us-ssn")
+    emitted = events(kit)["data"]
+    assert emitted, "the imports emitted no event"
     created = kit.http.post(
         f"{base}/customers",
         json={"name": "Other Org Customer", "customer_type": "individual"},
@@ -190,8 +182,8 @@ def orgs(kit: Kit) -> TwoOrgs:
         customer_id=row["customer_id"],
         application_id=row["application_id"],
         app_token=kit.admin.application_token(row["customer_id"]),
-        event_id=events[0]["id"],
-        target_id=target.json()["id"],
+        event_id=emitted[0]["id"],
+        target_id=target["id"],
         other_customer_id=other["id"],
         other_application_id=other_app_id,
         other_app_token=kit.other_org.application_token(other["id"]),

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from simulator.harness.clients import ControlApi
-from tests.conftest import ROOT, ServedSandbox, free_port
+from tests.support import ROOT, ServedSandbox, free_port
 
 README = "README.md"
 SHELL = {"bash", "sh", "shell", "console"}  # run with bash (a `console` block with prompts belongs in NOT_RUN)

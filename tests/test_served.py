@@ -15,7 +15,7 @@ import requests
 
 from simulator.harness.clients import ControlApi, harness_session
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import ADMIN_KEY, CLIENTS, DONOR_ID, Kit, ServedSandbox
+from tests.support import ADMIN_KEY, CLIENTS, DONOR_ID, Kit, ServedSandbox, dakota_headers
 
 pytestmark = pytest.mark.served
 
@@ -83,7 +83,7 @@ def test_concurrent_redemptions_of_one_token_across_workers_give_exactly_one_suc
         resp = http.post(
             f"{served.base_url}/customers/bulk-import-sumsub-tokens",
             json={"tokens": [token]},
-            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
+            headers=dakota_headers(),
             timeout=60,
         )
         assert resp.status_code == 200, resp.text
@@ -218,7 +218,7 @@ def test_webhook_targets_changed_in_one_worker_route_events_in_every_worker(serv
     sessions = list(_one_session_per_worker(base).values())
 
     def post(http: requests.Session, path: str, body: Any) -> requests.Response:
-        headers = {"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())}
+        headers = dakota_headers()
         return http.post(f"{base}{path}", json=body, headers=headers, timeout=10)
 
     def import_through(http: requests.Session) -> None:
@@ -251,8 +251,6 @@ def test_a_chunked_body_over_the_limit_is_413_over_real_http(served_sandbox: Ser
     import http.client
     import json
     from urllib.parse import urlsplit
-
-    from tests.conftest import ADMIN_KEY
 
     parts = urlsplit(served_sandbox.base_url)
     start = json.dumps({"name": "Chunky Customer", "customer_type": "individual"}).encode()

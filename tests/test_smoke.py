@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import Kit
+from tests.support import Kit
 
 
 def test_happy_path_import_creates_customer_and_pending_application(kit: Kit) -> None:

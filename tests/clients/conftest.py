@@ -5,24 +5,12 @@ Without `node` (or its installed packages) the Node tests skip, unless KYC_SANDB
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-NODE_DIR = Path(__file__).resolve().parent / "node"
-
-
-def node_missing() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (NODE_DIR / "node_modules" / ".installed").exists():
-        return f"the Node clients are not installed (`make test` runs npm ci in {NODE_DIR})"
-    return None
+from tests.support.node import node_missing
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +22,3 @@ def node() -> str:
             pytest.fail(f"KYC_SANDBOX_REQUIRE_NODE=1 but {missing}", pytrace=False)
         pytest.skip(missing)
     return str(shutil.which("node"))
-
-
-def run_node(node: str, script: str, *args: str, timeout: float = 60) -> dict[str, Any]:
-    """Run tests/clients/node/<script> and return the JSON object it prints (failing the test on a failed step)."""
-    # No proxy: the sandbox is on loopback, and axios would otherwise honour an HTTP(S)_PROXY of the environment.
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    proc = subprocess.run(
-        [node, script, *args], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"{script} printed nothing (exit {proc.returncode}):\n{proc.stderr}"
-    out: dict[str, Any] = json.loads(lines[-1])
-    assert proc.returncode == 0 and "error" not in out, f"{script} failed: {out.get('error')}\n{proc.stderr}"
-    return out

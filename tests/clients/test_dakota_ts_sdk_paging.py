@@ -18,12 +18,11 @@ here step by step from its source (commit 25897c1632f830dbec89346b5c7644d4d56ef5
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, Kit
+from tests.support import ADMIN_KEY, Kit, mint_and_import, target_for
 
 SDK_HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "dakota-ts-sdk/1.0.0"}
 LISTS = ["/customers", "/applications", "/events", "/webhooks/targets"]
@@ -72,12 +71,7 @@ def five_of_each(kit: Kit) -> Kit:
     result = kit.bulk([kit.token("gb-passport") for _ in range(5)])
     assert result["succeeded"] == 5, result
     for i in range(5):
-        resp = kit.http.post(
-            f"{kit.base_url}/webhooks/targets",
-            json={"url": f"https://hooks.example/{i}", "global": True},
-            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
-        )
-        assert resp.status_code == 201, resp.text
+        target_for(kit, f"https://hooks.example/{i}")
     return kit
 
 
@@ -101,7 +95,7 @@ def test_application_list_items_carry_an_id_equal_to_their_application_id(five_o
 
 
 def test_the_ts_sdk_application_get_sees_the_imported_entities(kit: Kit) -> None:
-    row = kit.bulk([kit.token("gb-passport")])["results"][0]
+    row = mint_and_import(kit, "gb-passport")
     token = kit.admin.application_token(row["customer_id"])
     headers = {**SDK_HEADERS, "x-application-token": token}
 

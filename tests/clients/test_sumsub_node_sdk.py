@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.clients.conftest import run_node
-from tests.conftest import CLIENTS, DAKOTA_CLIENT_ID, DONOR_ID, Kit
+from tests.support import CLIENTS, DAKOTA_CLIENT_ID, DONOR_ID, Kit
+from tests.support.node import run_node
 
 pytestmark = pytest.mark.served
 

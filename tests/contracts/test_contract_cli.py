@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from simulator.cli import main
 from simulator.control.pact_states import CATALOGUE
-from tests.conftest import ROOT, ServedSandbox
+from tests.support import ROOT, ServedSandbox
 
 DOC = ROOT / "docs" / "contracts-and-pact.md"
 EXAMPLE = re.compile(r"<!-- contract-example:start -->\s*```python\n(.*?)```\s*<!-- contract-example:end -->", re.S)
@@ -168,7 +168,7 @@ def test_unknown_state_and_bad_params_fail_and_are_named(tmp_path: Path) -> None
 
 
 def test_unreachable_sandbox_fails_clearly(example_pacts: Path) -> None:
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     done = invoke("verify", str(example_pacts), "--provider-base-url", url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from simulator.apispec.loader import contract_path, read_yaml
-from tests.conftest import ROOT, VENDOR_SPEC
+from tests.support import ROOT, VENDOR_SPEC
 
 METHODS = ("get", "put", "post", "patch", "delete")
 NOTES = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ import pytest
 from simulator.apispec import derive
 from simulator.apispec.loader import load_contract, read_yaml
 from simulator.harness.openapi import OpenApiContract, _escape
-from tests.conftest import ADMIN_KEY, ROOT, Kit
+from tests.support import ADMIN_KEY, ROOT, Kit, mint_and_import
 
 VENDOR = read_yaml(ROOT / "contracts" / "vendor" / "dakota-openapi.yaml")
 OURS = load_contract("dakota")
@@ -119,7 +119,7 @@ def test_every_shared_operation_answers_within_both_contracts(kit: Kit, vendor_c
         json={"url": "http://127.0.0.1:9/hooks", "global": True},
         headers={**h, "x-idempotency-key": str(uuid.uuid4())},
     ).json()
-    row = kit.bulk([kit.token("us-ssn")])["results"][0]
+    row = mint_and_import(kit, "us-ssn")
     created = kit.http.post(
         f"{base}/customers",
         json={"name": "Acme Ltd", "customer_type": "individual"},

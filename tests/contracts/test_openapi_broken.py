@@ -11,8 +11,9 @@ from schemathesis.core.failures import FailureGroup
 from simulator.dakota.applications import Applications
 from simulator.harness.openapi import OpenApiContract
 from simulator.sumsub.applicants import Applicants
-from tests.conftest import ADMIN_KEY, ROOT, Kit
-from tests.contracts.property.conftest import DakotaAuth, SumsubSigner, contract_schema
+from tests.support import ADMIN_KEY, ROOT, Kit, mint_and_import
+from tests.support.property import DakotaAuth, contract_schema
+from tests.support.sumsub import SumsubSigner
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def broken_customer_shape(original: Any) -> Any:
 def test_response_validation_reports_a_serializer_that_drops_a_required_field(
     kit: Kit, dakota_contract: OpenApiContract, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    row = kit.bulk([kit.token()])["results"][0]
+    row = mint_and_import(kit)
     monkeypatch.setattr(Applications, "customer_shape", broken_customer_shape(Applications.customer_shape))
     resp = kit.admin.get_customer(row["customer_id"])
     assert resp.status_code == 200 and "name" not in resp.json()
@@ -51,7 +52,7 @@ def test_response_validation_reports_a_serializer_that_drops_a_required_field(
 def test_property_run_reports_a_serializer_that_drops_a_required_field(
     kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    row = kit.bulk([kit.token()])["results"][0]
+    row = mint_and_import(kit)
     monkeypatch.setattr(Applications, "customer_shape", broken_customer_shape(Applications.customer_shape))
     session = requests.Session()
     session.adapters = kit.http.adapters

@@ -13,11 +13,7 @@ from hypothesis import strategies as st
 from simulator.apispec.enforce import compile_contracts
 from simulator.app import create_app
 from simulator.settings import Settings
-from tests.conftest import ADMIN_KEY, VIEWER_KEY, Kit
-
-
-def dakota_headers(**extra: str) -> dict[str, str]:
-    return {"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4()), **extra}
+from tests.support import ADMIN_KEY, VIEWER_KEY, Kit, dakota_headers, mint_and_import
 
 
 def test_dakota_query_parameter_of_the_wrong_type_is_a_400_problem_naming_it(kit: Kit) -> None:
@@ -49,7 +45,7 @@ def test_dakota_key_without_the_permission_is_401_before_the_body_is_judged(kit:
     resp = kit.http.post(
         f"{kit.base_url}/customers/bulk-import-sumsub-tokens",
         json={"tokens": "nope"},
-        headers={"x-api-key": VIEWER_KEY, "x-idempotency-key": str(uuid.uuid4())},
+        headers=dakota_headers(VIEWER_KEY),
     )
     assert resp.status_code == 401
     assert resp.json()["detail"] == "Token import requires manage_compliance_applications"
@@ -59,13 +55,13 @@ def test_dakota_viewer_key_gets_403_not_400_on_an_admin_operation(kit: Kit) -> N
     resp = kit.http.post(
         f"{kit.base_url}/webhooks/targets",
         json={"url": 42},
-        headers={"x-api-key": VIEWER_KEY, "x-idempotency-key": str(uuid.uuid4())},
+        headers=dakota_headers(VIEWER_KEY),
     )
     assert resp.status_code == 403
 
 
 def test_dakota_application_operation_checks_the_token_before_the_body(kit: Kit) -> None:
-    row = kit.bulk([kit.token()])["results"][0]
+    row = mint_and_import(kit)
     url = f"{kit.base_url}/applications/{row['application_id']}/attestations"
     bad = {"attestation_type": "nonsense", "timestamp": "soon"}
     assert kit.http.post(url, json=bad, headers={"x-idempotency-key": str(uuid.uuid4())}).status_code == 401

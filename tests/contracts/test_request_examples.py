@@ -11,7 +11,7 @@ import pytest
 from simulator.apispec.loader import APIS, load_contract
 from simulator.apispec.validation import Contract
 from simulator.dakota.individuals import validate_individual
-from tests.conftest import Kit
+from tests.support import Kit
 
 
 def _examples() -> list[tuple[str, str, str, Any]]:

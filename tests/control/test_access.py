@@ -16,8 +16,8 @@ from simulator.harness.clients import ControlApi
 from simulator.harness.pytest_plugin import SandboxProcess
 from simulator.harness.transport import call_wsgi
 from simulator.settings import Settings
-from tests.conftest import ADMIN_KEY, ROOT
-from tests.fuzz.helpers import changed_tables, fingerprint
+from tests.support import ADMIN_KEY, ROOT
+from tests.support.fuzz import changed_tables, fingerprint
 
 EVIL = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from simulator.core.clock import LATEST, iso
 from simulator.core.ids import Ids
-from tests.conftest import ADMIN_KEY, Kit
+from tests.support import Kit, dakota_headers
 
 
 def test_setting_the_clock_past_the_last_ksuid_instant_is_a_400_that_says_why(kit: Kit) -> None:
@@ -34,7 +32,7 @@ def test_at_the_last_instant_every_create_still_works(kit: Kit) -> None:
     created = kit.http.post(
         f"{kit.base_url}/customers",
         json={"name": "Late Customer", "customer_type": "individual"},
-        headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
+        headers=dakota_headers(),
     )
     assert created.status_code == 201, created.text
     body = kit.bulk([kit.token("gb-passport")])

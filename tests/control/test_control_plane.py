@@ -9,7 +9,7 @@ from flask import Flask
 
 from simulator.app import create_app
 from simulator.settings import Settings
-from tests.conftest import DAKOTA_CLIENT_ID, TEST_STORE, Kit
+from tests.support import DAKOTA_CLIENT_ID, TEST_STORE, Kit
 
 
 def test_health_reports_store_version_and_clock(kit: Kit) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Kit, ServedSandbox
+from tests.support import Kit, ServedSandbox
 
 
 def _faults(kit: Kit, body: dict[str, Any]) -> requests.Response:

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.exc import DataError
 
 from simulator.core import journal
-from tests.conftest import DAKOTA_CLIENT_ID, Kit
+from tests.support import DAKOTA_CLIENT_ID, Kit
 
 
 def test_a_rejected_request_with_a_lone_surrogate_leaves_the_journal_whole(kit: Kit) -> None:

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from simulator.core.store import SCHEMA_HEAD, Base, Store, alembic_config
-from tests.conftest import postgres_database, require_postgres
+from tests.support import postgres_database, require_postgres
 
 
 def test_schema_head_constant_is_the_newest_revision() -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from simulator.core.store import SandboxState, Store
-from tests.conftest import postgres_database, require_postgres
+from tests.support import postgres_database, require_postgres
 
 _READ = select(SandboxState.value).where(SandboxState.key == "probe")
 

@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from simulator import seed
 from simulator.core.store import Store
-from tests.conftest import DONOR_ID, Kit
+from tests.support import DONOR_ID, Kit
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_requests_leave_wal_checkpoints_to_the_background(two_stores: tuple[Stor
 def test_on_postgresql_a_change_through_one_host_is_seen_by_another_at_once() -> None:
     """Two stores on one PostgreSQL database, as two hosts sharing a sandbox: each caches, and a committed change
     (or a wipe and re-seed) through either is read by the other on its next call; a rolled-back one is not."""
-    from tests.conftest import postgres_database, require_postgres
+    from tests.support import postgres_database, require_postgres
 
     require_postgres()
     url = postgres_database("kyc_sandbox_two_hosts")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from simulator.apispec.validation import ecma_regex
-from tests.conftest import ADMIN_KEY, Kit
+from tests.support import ADMIN_KEY, Kit
 
 ARABIC_INDIC_SSN = "\u0661\u0662\u0663-\u0664\u0665-\u0666\u0667\u0668\u0669"
 FULLWIDTH_SSN = "\uff11\uff12\uff13-\uff14\uff15-\uff16\uff17\uff18\uff19"

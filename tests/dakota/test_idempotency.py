@@ -12,8 +12,8 @@ import yaml
 from simulator.apispec.loader import contract_path
 from simulator.dakota.errors import DakotaProblem
 from simulator.dakota.idempotency import parse_key
-from tests.conftest import ADMIN_KEY, Kit
-from tests.dakota.test_bulk_import import BULK, post_bulk_raw
+from tests.support import ADMIN_KEY, BULK, Kit
+from tests.support.bulk import post_bulk_raw
 
 PROBLEMS = "https://api.platform.dakota.xyz/problems/"
 

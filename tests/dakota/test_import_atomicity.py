@@ -26,8 +26,8 @@ from simulator.dakota.models import Customer
 from simulator.sumsub import queries as sumsub_queries
 from simulator.sumsub.errors import SumsubError
 from simulator.sumsub.models import Applicant
-from tests.conftest import ADMIN_KEY, Kit
-from tests.dakota.test_bulk_import import post_bulk_raw, token_state, tokens_body
+from tests.support import ADMIN_KEY, Kit, token_state
+from tests.support.bulk import post_bulk_raw, tokens_body
 
 POISON = "James"  # the first name of the `us-ssn` profile: the row every injected failure below aims at
 

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from simulator.sumsub.models import IdDoc
-from tests.conftest import Kit
+from tests.support import Kit
 
 
 def test_copied_documents_redraw_ids_that_stored_or_waiting_documents_hold(

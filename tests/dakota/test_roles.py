@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from flask import Flask
 
 from simulator.apispec.enforce import compile_contracts
 from simulator.apispec.validation import Operation
-from tests.conftest import ADMIN_KEY, VIEWER_KEY, Kit
-from tests.fuzz.helpers import changed_tables, fingerprint
+from tests.support import VIEWER_KEY, Kit, dakota_headers, events, mint_and_import, target_for
+from tests.support.fuzz import changed_tables, fingerprint
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -34,14 +33,10 @@ def test_every_write_operation_names_who_may_call_it() -> None:
 
 @pytest.fixture
 def ids(kit: Kit) -> dict[str, str]:
-    row = kit.bulk([kit.token("gb-passport")])["results"][0]
-    target = kit.http.post(
-        f"{kit.base_url}/webhooks/targets",
-        json={"url": "http://127.0.0.1:9/hook", "global": True},
-        headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
-    ).json()
+    row = mint_and_import(kit, "gb-passport")
+    target = target_for(kit, "http://127.0.0.1:9/hook")
     application = kit.application(row["customer_id"], row["application_id"], include="entities")
-    event = kit.http.get(f"{kit.base_url}/events", headers={"x-api-key": ADMIN_KEY}).json()["data"][0]
+    event = events(kit)["data"][0]
     return {
         "customer_id": row["customer_id"],
         "application_id": row["application_id"],
@@ -62,7 +57,7 @@ def test_the_viewer_key_cannot_call_a_write_operation(kit: Kit, app: Flask, ids:
         op.method,
         kit.base_url + path,
         json=body,
-        headers={"x-api-key": VIEWER_KEY, "x-idempotency-key": str(uuid.uuid4())},
+        headers=dakota_headers(VIEWER_KEY),
     )
     kit.contract_problems.clear()  # the refusal's shape is checked below; some of these statuses are sandbox-only
     expected = 401 if op.permission or app_token_only(op) else 403

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ServedSandbox
-from tests.dashboard.conftest import IMPORT_PATH, Dashboard, Sandbox
+from tests.support import ServedSandbox
+from tests.support.dashboard import IMPORT_PATH, Dashboard, Sandbox
 
 pytestmark = pytest.mark.served
 

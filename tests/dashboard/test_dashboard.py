@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ADMIN_KEY, VIEWER_KEY
-from tests.dashboard.conftest import IMPORT_PATH, KEY_STORAGE, Dashboard, Sandbox
+from tests.support import ADMIN_KEY, VIEWER_KEY
+from tests.support.dashboard import IMPORT_PATH, KEY_STORAGE, Dashboard, Sandbox
 
 pytestmark = pytest.mark.served
 

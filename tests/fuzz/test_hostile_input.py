@@ -4,7 +4,8 @@ Every rule of `app.url_map` (and every method it accepts, plus one it does not) 
 hostile path ids (traversal, encoded traversal, NUL, very long, unicode, SQL-ish) mixed with real ids, hostile
 query strings, bodies of wrong types, bad encodings (invalid UTF-8, BOMs, UTF-16), wrong Content-Types, sizes
 around MAX_CONTENT_LENGTH, odd header values, and credentials that are missing, wrong, or valid (a correct Sumsub
-signature over the hostile body, a Dakota admin key, the real X-Application-Token), so requests get past auth.
+signature over the hostile body, a Dakota admin key, the real X-Application-Token), so requests get past auth
+(the strategies: tests/support/hostile.py).
 
 Properties, per request:
 - the status is never 5xx;
@@ -21,37 +22,39 @@ background dispatch off, a small MAX_CONTENT_LENGTH so "too big" is cheap, and a
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from simulator.app import Sandbox, api_of, create_app
 from simulator.core.store import Store
 from simulator.dakota.models import Customer, WebhookTarget
-from simulator.harness.clients import ControlApi, DakotaApi, control_headers
+from simulator.harness.clients import control_headers
 from simulator.harness.transport import in_process_session
-from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
 from simulator.settings import Settings
-from simulator.sumsub.signing import signed_headers
-from tests.fuzz.helpers import Reply, call, changed_tables, envelope_problems, fingerprint
+from tests.support import (
+    ADMIN_KEY,
+    DONOR2_ID,
+    DONOR_ID,
+    OTHER_ORG_KEY,
+    create_customer,
+    events,
+    make_kit,
+    mint_and_import,
+    sign,
+    target_for,
+)
+from tests.support.fuzz import Reply, call, changed_tables, envelope_problems, fingerprint
+from tests.support.hostile import LIMIT, VARIABLE, Request, World, multipart_body, requests_for, sized_body
 
-LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH for these tests (the default is 16 MiB; the rule is the same)
 EXAMPLES_PER_METHOD = 10  # per (rule, method) the rule serves
 EXAMPLES_UNSUPPORTED = 3  # a method the rule does not serve (405)
-BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-ADMIN_KEY, VIEWER_KEY, OTHER_ORG_KEY = (k["key"] for k in DAKOTA_KEYS[:3])
-CLIENTS = {c["client_id"]: c for c in SUMSUB_CLIENTS}
-DONOR, DAKOTA, INITECH = "acme-wallet_20419", "dakota.xyz_158913", "initech-bank_77001"
 
 
 # ------------------------------------------------------------------------------------------ the endpoints
@@ -69,50 +72,24 @@ def _rules() -> list[tuple[str, list[str], str]]:
 
 RULES = _rules()
 ENDPOINTS = [(rule, m) for rule, methods, _u in RULES for m in methods]
-_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 # ------------------------------------------------------------------------------------------ the world
-@dataclass
-class World:
-    """An app with some real data in it, so hostile requests can also aim at ids that exist."""
-
-    app: Flask
-    sb: Sandbox
-    ids: list[str]
-    app_tokens: list[str]
-
-
 def build_world(app: Flask) -> tuple[list[str], list[str]]:
     """Donor applicants of two clients, an imported customer and application, another organisation's customer,
     a webhook target and an event: (ids, application tokens)."""
     http, base = in_process_session(app)
-    control = ControlApi(base, session=http)
-    admin = DakotaApi(base, ADMIN_KEY, session=http)
-    ids: list[str] = []
-    donor = control.create_donor("gb-passport", share_with=DAKOTA).json()
-    ids.append(donor["applicant_id"])
-    globex = control.create_donor("us-ssn", client_id="globex-exchange_55120").json()
-    ids.append(globex["applicant_id"])
-    row = admin.bulk_import_sumsub_tokens([donor["share_token"]["token"]]).json()["results"][0]
-    ids += [row["customer_id"], row["application_id"]]
-    app_tokens = [admin.application_token(row["customer_id"])]
-    created = http.post(
-        f"{base}/customers",
-        json={"name": "Other Org Person", "customer_type": "individual"},
-        headers={"x-api-key": OTHER_ORG_KEY, "x-idempotency-key": str(uuid.uuid4())},
-    )
+    kit = make_kit(http, base, None)
+    donor = kit.control.create_donor("gb-passport").json()
+    globex = kit.control.create_donor("us-ssn", client_id=DONOR2_ID).json()
+    row = mint_and_import(kit, "gb-passport")
+    ids = [donor["applicant_id"], globex["applicant_id"], row["customer_id"], row["application_id"]]
+    app_tokens = [kit.admin.application_token(row["customer_id"])]
+    created = create_customer(kit, {"name": "Other Org Person", "customer_type": "individual"}, key=OTHER_ORG_KEY)
     assert created.status_code == 201, created.text
     ids.append(created.json()["id"])
-    target = http.post(
-        f"{base}/webhooks/targets",
-        json={"url": "http://127.0.0.1:9/hook", "global": True},
-        headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
-    )
-    assert target.status_code == 201, target.text
-    ids.append(target.json()["id"])
-    events = http.get(f"{base}/events", headers={"x-api-key": ADMIN_KEY}).json()["data"]
-    ids += [ev["id"] for ev in events[:1]]
+    ids.append(target_for(kit, "http://127.0.0.1:9/hook")["id"])
+    ids += [ev["id"] for ev in events(kit)["data"][:1]]
     return ids, app_tokens
 
 
@@ -181,294 +158,6 @@ def _intact(sb: Sandbox, ids: list[str]) -> bool:
         return tx.get(Customer, ids[2]) is not None and tx.get(WebhookTarget, ids[5]) is not None
 
 
-# ------------------------------------------------------------------------------------------ strategies
-HOSTILE_IDS = [
-    "../../etc/passwd",
-    "..%2f..%2fetc%2fpasswd",
-    "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "%2e%2e",
-    "..",
-    "%5C..%5C..%5Cwindows%5Cwin.ini",
-    "%00",
-    "abc%00def",
-    "x" * 5000,
-    "9" * 400,
-    quote("ünïcödé-ид-身份-هوية"),
-    quote("💥🧨"),
-    quote("\u202egnp.exe"),
-    quote("' OR '1'='1"),
-    quote("1; DROP TABLE dakota_customers;--"),
-    "%27%20OR%201%3D1--",
-    "%zz",
-    "%",
-    "-1",
-    "null",
-    quote("<script>alert(1)</script>"),
-    quote("{{7*7}}${7*7}"),
-    "-;externalUserId=" + quote("../../x"),
-    "-;externalUserId=%00",
-]
-HOSTILE_TEXT = [
-    "",
-    " ",
-    "a" * 10_000,
-    "ünïcödé",
-    "💥",
-    "\u202e",
-    "' OR 1=1 --",
-    "\x00",
-    "\t",
-    "null",
-    "%00",
-    "\x7f\x1b[31m",
-    "../../etc/passwd",
-]
-QUERY_PARAMS = [
-    "levelName",
-    "shareToken",
-    "userId",
-    "applicantId",
-    "forClientId",
-    "ttlInSecs",
-    "include",
-    "limit",
-    "since_id",
-    "api",
-    "token",
-    "status",
-    "kind",
-    "search",
-    "starting_after",
-    "ending_before",
-    "application_status",
-    "customer_id",
-]
-FIELDS = [
-    "tokens",
-    "profile",
-    "share_with",
-    "client_id",
-    "applicant_id",
-    "for_client_id",
-    "ttl_in_secs",
-    "external_user_id",
-    "seconds",
-    "now",
-    "frozen",
-    "url",
-    "secret",
-    "alg",
-    "auto_approve_after_seconds",
-    "rules",
-    "seed",
-    "sumsub",
-    "dakota",
-    "state",
-    "action",
-    "params",
-    "externalUserId",
-    "type",
-    "email",
-    "phone",
-    "fixedInfo",
-    "info",
-    "reviewAnswer",
-    "rejectLabels",
-    "reviewRejectType",
-    "applicantId",
-    "forClientId",
-    "ttlInSecs",
-    "userId",
-    "levelName",
-    "global",
-    "event_types",
-    "name",
-    "customer_type",
-    "external_id",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "nationalities",
-    "address",
-    "ssn",
-    "employment_status",
-    "document_type",
-    "file",
-    "attestation_type",
-    "decision",
-]
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40)
-    | st.sampled_from(HOSTILE_TEXT)
-)
-json_values = st.recursive(
-    scalars,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), children, max_size=5)
-    ),
-    max_leaves=12,
-)
-json_objects = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6)
-RAW_BODIES = [
-    b"",
-    b"\xff\xfe\xfd",
-    b"\xc3\x28",
-    b'{"tokens": ["\xff\xfe"]}',
-    b'\xef\xbb\xbf{"tokens": ["a"]}',
-    '{"tokens": ["a"]}'.encode("utf-16"),
-    '{"seconds": 1}'.encode("utf-32"),
-    b"[" * 50_000,
-    b'{"a":' * 20_000,
-    b"1e999999",
-    b'{"seconds": NaN}',
-    b'{"seconds": -Infinity}',
-    b"\x00",
-    b'{"tokens": "\\u0000"}',
-    b'{"tokens": ["\\ud800"]}',
-    b"null",
-    b"true",
-    b'"just a string"',
-    b"tokens=a&tokens=b",
-    b"<xml/>",
-]
-CONTENT_TYPES = [
-    None,
-    "application/json",
-    "application/json; charset=utf-8",
-    "application/json; charset=utf-16",
-    "text/plain",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-    "multipart/form-data; boundary=zzz",
-    "ünï/cödé",
-    "application/" + "x" * 2000,
-]
-
-
-def _sized(n: int) -> bytes:
-    """A JSON object of exactly n bytes (n >= 16)."""
-    head, tail = b'{"tokens": ["', b'"]}'
-    return head + b"a" * (n - len(head) - len(tail)) + tail
-
-
-def _multipart(metadata: bytes, content: bytes | None) -> tuple[bytes, str]:
-    boundary = "fuzzboundary7MA4YWxkTrZu0gW"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'.encode()
-        + b"Content-Type: application/json\r\n\r\n"
-        + metadata
-        + b"\r\n"
-    ]
-    if content is not None:
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="x.png"\r\n'.encode()
-            + b"Content-Type: image/png\r\n\r\n"
-            + content
-            + b"\r\n"
-        )
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-@st.composite
-def bodies(draw: st.DrawFn) -> tuple[bytes, str | None]:
-    kind = draw(st.sampled_from(["json", "object", "raw", "bytes", "sized", "multipart", "bom"]))
-    ctype = draw(st.sampled_from(CONTENT_TYPES))
-    if kind == "json":
-        return json.dumps(draw(json_values), ensure_ascii=draw(st.booleans())).encode(), ctype
-    if kind == "object":
-        return json.dumps(draw(json_objects), ensure_ascii=False).encode(), ctype
-    if kind == "bom":
-        return b"\xef\xbb\xbf" + json.dumps(draw(json_objects)).encode(), ctype
-    if kind == "raw":
-        return draw(st.sampled_from(RAW_BODIES)), ctype
-    if kind == "bytes":
-        return draw(st.binary(max_size=64)), ctype
-    if kind == "sized":
-        return _sized(draw(st.sampled_from([LIMIT - 1, LIMIT, LIMIT + 1, 2 * LIMIT]))), ctype
-    metadata = json.dumps(draw(json_objects)).encode() if draw(st.booleans()) else draw(st.sampled_from(RAW_BODIES))
-    content = draw(st.none() | st.binary(max_size=32) | st.just(b"x" * (LIMIT + 10)))
-    return _multipart(metadata, content)
-
-
-def _encode(text: str) -> str:
-    return quote(text, safe="")
-
-
-text_ids = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=30).map(_encode)
-
-
-@st.composite
-def queries(draw: st.DrawFn) -> str:
-    pairs = draw(
-        st.lists(
-            st.tuples(st.sampled_from(QUERY_PARAMS), st.sampled_from(HOSTILE_IDS) | text_ids),
-            max_size=3,
-        )
-    )
-    if draw(st.integers(0, 9)) == 0:
-        return "%zz=%%&&=&" + "&".join(f"{k}={v}" for k, v in pairs)
-    return "&".join(f"{k}={v}" for k, v in pairs)
-
-
-@dataclass
-class Request:
-    method: str
-    target: str
-    body: bytes
-    headers: dict[str, str]
-
-    def __str__(self) -> str:
-        shown = {k: (v if len(v) < 80 else v[:80] + "...") for k, v in self.headers.items()}
-        return f"{self.method} {self.target[:300]} body={self.body[:200]!r} ({len(self.body)} bytes) headers={shown}"
-
-
-@st.composite
-def requests_for(draw: st.DrawFn, rule: str, method: str, world: World) -> Request:
-    real_ids = st.sampled_from(world.ids)
-    ident = st.sampled_from(HOSTILE_IDS) | text_ids | real_ids
-    path = _VARIABLE.sub(lambda _m: draw(ident), rule)
-    query = draw(st.none() | queries())
-    target = f"{path}?{query}" if query else path
-    body, ctype = draw(bodies()) if method in BODY_METHODS or draw(st.integers(0, 4)) == 0 else (b"", None)
-    headers: dict[str, str] = {}
-    if ctype is not None:
-        headers["Content-Type"] = ctype
-    api = api_of(path)
-    hostile_header = st.sampled_from(HOSTILE_TEXT)
-    if api == "sumsub":
-        who = draw(st.sampled_from(["valid", "valid", "valid", "none", "bad-signature", "stale", "hostile-token"]))
-        client = CLIENTS[draw(st.sampled_from([DONOR, DAKOTA, INITECH]))]
-        ts = int(time.time())
-        if who in ("valid", "bad-signature", "stale"):
-            if who == "stale":
-                ts -= 3600
-            headers.update(signed_headers(client["app_token"], client["secret_key"], ts, method, target, body))
-            if who == "bad-signature":
-                headers["X-App-Access-Sig"] = "0" * 64
-        elif who == "hostile-token":
-            headers.update({"X-App-Token": draw(hostile_header), "X-App-Access-Ts": str(ts), "X-App-Access-Sig": "00"})
-    elif api != "control":
-        key = draw(st.sampled_from([ADMIN_KEY, ADMIN_KEY, OTHER_ORG_KEY, VIEWER_KEY, None]) | hostile_header)
-        if key is not None:
-            headers["x-api-key"] = key
-        app_token = draw(st.sampled_from([*world.app_tokens, None]) | hostile_header)
-        if app_token is not None:
-            headers["X-Application-Token"] = app_token
-        idem = draw(st.sampled_from([None, "fresh"]) | hostile_header)
-        if idem is not None:
-            headers["x-idempotency-key"] = (
-                str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)))) if idem == "fresh" else idem
-            )
-    for _ in range(draw(st.integers(0, 2))):
-        headers[draw(st.sampled_from(["X-Junk", "User-Agent", "Accept", "X-Forwarded-For"]))] = draw(hostile_header)
-    return Request(method, target, body, headers)
-
-
 # ------------------------------------------------------------------------------------------ the properties
 def check(world: World, req: Request, reply: Reply, before: dict[str, Any], after: dict[str, Any]) -> None:
     assert reply.status < 500, f"{req}\n→ {reply.status} {reply.body[:500]!r}"
@@ -533,8 +222,7 @@ def test_the_fuzz_covers_every_rule_of_the_app(app: Flask) -> None:
 def _valid_headers(rule: str, method: str, target: str, body: bytes, world: World) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if api_of(rule) == "sumsub":
-        c = CLIENTS[DONOR]
-        headers.update(signed_headers(c["app_token"], c["secret_key"], int(time.time()), method, target, body))
+        headers.update(sign(DONOR_ID, method, target, body))
     else:
         headers.update(
             {
@@ -556,8 +244,8 @@ def test_no_endpoint_accepts_a_body_over_the_limit(world: World, size: int) -> N
     for rule, method in ENDPOINTS:
         if method not in ("POST", "PUT", "PATCH") and api_of(rule) != "sumsub":
             continue
-        path = _VARIABLE.sub(lambda _m: world.ids[3], rule)  # the real application id
-        body = _sized(size)
+        path = VARIABLE.sub(lambda _m: world.ids[3], rule)  # the real application id
+        body = sized_body(size)
         before = fingerprint(store)
         reply = call(world.app, method, path, body, _valid_headers(rule, method, path, body, world))
         after = fingerprint(store)
@@ -582,7 +270,7 @@ def test_no_endpoint_accepts_a_body_over_the_limit(world: World, size: int) -> N
     ],
 )
 def test_a_body_over_the_limit_gets_413_in_the_providers_envelope(world: World, method: str, path: str) -> None:
-    body = _sized(LIMIT + 1)
+    body = sized_body(LIMIT + 1)
     before = fingerprint(world.sb.rt.store)
     reply = call(world.app, method, path, body, _valid_headers(path, method, path, body, world))
     assert reply.status == 413, reply.body[:300]
@@ -620,7 +308,7 @@ def test_a_chunked_body_within_the_limit_is_read_whole(world: World) -> None:
 
 
 def test_a_body_at_the_limit_is_read_and_judged_on_its_content(world: World) -> None:
-    body = _sized(LIMIT)
+    body = sized_body(LIMIT)
     path = "/customers/bulk-import-sumsub-tokens"
     reply = call(world.app, "POST", path, body, _valid_headers(path, "POST", path, body, world))
     assert reply.status == 200, reply.body[:300]  # one (unknown) token: a failed row, not a 413
@@ -628,12 +316,11 @@ def test_a_body_at_the_limit_is_read_and_judged_on_its_content(world: World) -> 
 
 
 def test_a_sumsub_upload_over_the_limit_gets_413_in_sumsubs_envelope(world: World) -> None:
-    body, ctype = _multipart(b'{"idDocType": "PASSPORT", "country": "GBR"}', b"x" * (LIMIT + 1))
+    body, ctype = multipart_body(b'{"idDocType": "PASSPORT", "country": "GBR"}', b"x" * (LIMIT + 1))
     target = f"/resources/applicants/{world.ids[0]}/info/idDoc"
-    c = CLIENTS[DONOR]
     headers = {
         "Content-Type": ctype,
-        **signed_headers(c["app_token"], c["secret_key"], int(time.time()), "POST", target, body),
+        **sign(DONOR_ID, "POST", target, body),
     }
     before = fingerprint(world.sb.rt.store)
     reply = call(world.app, "POST", target, body, headers)

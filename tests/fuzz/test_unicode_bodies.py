@@ -15,7 +15,6 @@ escapes, as any client's encoder writes them) with valid credentials, to the see
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -31,11 +30,9 @@ from hypothesis import strategies as st
 from simulator.apispec.loader import served_document
 from simulator.core.text import unstorable
 from simulator.harness.transport import in_process_session
-from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
-from simulator.sumsub.signing import signed_headers
+from tests.support import ADMIN_KEY, DONOR_ID, dakota_headers, make_kit, mint_and_import, sign
+from tests.support.fuzz import changed_tables, fingerprint
 
-ADMIN_KEY = DAKOTA_KEYS[0]["key"]
-DONOR = next(c for c in SUMSUB_CLIENTS if c["client_id"] == "acme-wallet_20419")
 CONFIG = {
     "seed": 20261204,
     "generation": {"max-examples": 6, "deterministic": True, "mode": "positive", "with-security-parameters": False},
@@ -71,24 +68,14 @@ class World:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.http, self.base = in_process_session(app)
+        self.kit = make_kit(self.http, self.base, None)
         self.known = self.seed()
 
     def seed(self) -> dict[str, str]:
-        donor = self.http.post(f"{self.base}/_sandbox/donors", json={"profile": "gb-passport"}).json()
-        minted = self.http.post(
-            f"{self.base}/_sandbox/donors", json={"profile": "us-ssn", "share_with": "dakota.xyz_158913"}
-        ).json()
-        imported = self.http.post(
-            f"{self.base}/customers/bulk-import-sumsub-tokens",
-            json={"tokens": [minted["share_token"]["token"]]},
-            headers={"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())},
-        ).json()["results"][0]
-        customer = self.http.get(f"{self.base}/customers/{imported['customer_id']}", headers={"x-api-key": ADMIN_KEY})
-        token = customer.json()["application_url"].split("token=", 1)[1]
-        application = self.http.get(
-            f"{self.base}/applications/{imported['application_id']}?include=entities",
-            headers={"X-Application-Token": token},
-        ).json()
+        donor = self.kit.control.create_donor("gb-passport").json()
+        imported = mint_and_import(self.kit, "us-ssn")
+        token = self.kit.admin.application_token(imported["customer_id"])
+        application = self.kit.application(imported["customer_id"], imported["application_id"], include="entities")
         return {
             "applicantId": donor["applicant_id"],
             "applicant_id": donor["applicant_id"],
@@ -106,8 +93,7 @@ class World:
         raw = json.dumps(body).encode()  # ensure_ascii: a lone surrogate travels as a \\uXXXX escape
         headers = {"Content-Type": "application/json"}
         if api == "sumsub":
-            ts = int(time.time())
-            headers.update(signed_headers(DONOR["app_token"], DONOR["secret_key"], ts, case.method, target, raw))
+            headers.update(sign(DONOR_ID, case.method, target, raw))
         elif api == "dakota":
             headers.update(
                 {
@@ -247,16 +233,14 @@ AUDIT_CASES = [
 def test_a_lone_surrogate_is_a_400_naming_its_field_and_changes_nothing(
     world: World, api: str, method: str, target: str, body: dict[str, Any], field: str
 ) -> None:
-    from tests.fuzz.helpers import changed_tables, fingerprint
-
     store = world.app.extensions["kyc_sandbox"].rt.store
     before = fingerprint(store)
     raw = json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if api == "sumsub":
-        headers.update(signed_headers(DONOR["app_token"], DONOR["secret_key"], int(time.time()), method, target, raw))
+        headers.update(sign(DONOR_ID, method, target, raw))
     elif api == "dakota":
-        headers.update({"x-api-key": ADMIN_KEY, "x-idempotency-key": str(uuid.uuid4())})
+        headers.update(dakota_headers())
     resp = world.http.request(method, world.base + target, data=raw, headers=headers)
     assert resp.status_code == 400, resp.text
     assert f"{field}: must be valid Unicode text; it contains a lone UTF-16 surrogate (U+D800)" in resp.text
@@ -264,9 +248,7 @@ def test_a_lone_surrogate_is_a_400_naming_its_field_and_changes_nothing(
 
 
 def test_a_lone_surrogate_in_a_sumsub_document_metadata_is_a_400(world: World) -> None:
-    from simulator.harness.clients import SumsubApi
-
-    api = SumsubApi(world.base, DONOR["app_token"], DONOR["secret_key"], session=world.http)
+    api = world.kit.donor
     resp = api.add_id_doc(world.known["applicantId"], {"idDocType": "PASSPORT", "country": "GBR", "number": LONE}, b"x")
     assert resp.status_code == 400, resp.text
     assert "metadata.number: must be valid Unicode text" in resp.json()["description"]

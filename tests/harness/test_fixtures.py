@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from simulator.cli import main
 from simulator.harness import fixtures as fx
 from simulator.sumsub.profiles import load_profiles
-from tests.conftest import ROOT, Kit
+from tests.support import ROOT, Kit
 
 FIXTURES = ROOT / "fixtures"
 EXPECTED = fx.expectations()

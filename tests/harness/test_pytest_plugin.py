@@ -7,7 +7,7 @@ import re
 import pytest
 
 from simulator.harness import pytest_plugin
-from tests.conftest import ROOT, ServedSandbox
+from tests.support import ROOT, ServedSandbox
 
 pytest_plugins = ["pytester"]
 

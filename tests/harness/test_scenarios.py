@@ -17,7 +17,7 @@ from simulator.app import EXTENSION, create_app
 from simulator.cli import main
 from simulator.harness import scenarios as sc
 from simulator.settings import Settings
-from tests.conftest import ROOT, ServedSandbox
+from tests.support import ROOT, ServedSandbox
 
 SCENARIOS = ROOT / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))

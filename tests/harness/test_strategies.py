@@ -15,7 +15,7 @@ from simulator.harness import strategies as kst
 from simulator.harness.openapi import OpenApiContract
 from simulator.harness.scenarios import Target
 from simulator.sumsub.profiles import fake_image
-from tests.conftest import VENDOR_SPEC
+from tests.support import VENDOR_SPEC
 
 FEW = settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
 

@@ -17,10 +17,8 @@ from simulator.harness.clients import ControlApi, SumsubApi
 from simulator.harness.transport import in_process_session
 from simulator.settings import Settings
 from simulator.sumsub.models import Applicant, IdDoc
-from tests.conftest import CLIENTS, Kit
-from tests.sumsub.helpers import (
-    DAKOTA,
-    INITECH,
+from tests.support import CLIENTS, DAKOTA_CLIENT_ID, OTHER_RECIPIENT_ID, Kit, fixture_donor, token_state
+from tests.support.sumsub import (
     PASSPORT_META,
     SERVICE_EXCEPTION,
     assert_sumsub_error,
@@ -32,20 +30,6 @@ from tests.sumsub.helpers import (
 
 HEX24 = re.compile(r"[0-9a-f]{24}")
 COPY_EXT = re.compile(r"copy-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-
-
-def donor_token(kit: Kit, profile: str, share_with: str = DAKOTA, **kw: Any) -> tuple[str, str]:
-    """A donor applicant from a fixture profile (via the control plane) and its share token."""
-    resp = kit.control.create_donor(profile, share_with=share_with, **kw)
-    assert resp.status_code == 201, resp.text
-    body = resp.json()
-    return str(body["applicant_id"]), str(body["share_token"]["token"])
-
-
-def token_state(kit: Kit, token: str) -> str:
-    resp = kit.control.token_status(token)
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["state"])
 
 
 def assert_token_invalid(resp: Any) -> dict[str, Any]:
@@ -76,11 +60,11 @@ def preview(api: SumsubApi, token: str, level: str, method: str = "POST") -> Any
 def test_donor_verifies_over_the_api_and_mints_a_share_token(kit: Kit) -> None:
     donor = verified_applicant(kit.donor)
     assert donor["review"]["reviewStatus"] == "completed"
-    resp = kit.donor.generate_share_token(donor["id"], DAKOTA)
+    resp = kit.donor.generate_share_token(donor["id"], DAKOTA_CLIENT_ID)
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert set(body) == {"token", "forClientId"}
-    assert body["forClientId"] == DAKOTA
+    assert body["forClientId"] == DAKOTA_CLIENT_ID
     token = body["token"]
     assert token.startswith("_act-sbx-jwt-")
     assert len(token.encode()) < 1024
@@ -98,39 +82,39 @@ def test_each_mint_gives_a_distinct_token(kit: Kit) -> None:
 
 def test_mint_with_the_older_query_form(kit: Kit) -> None:
     donor = verified_applicant(kit.donor)
-    resp = kit.donor.generate_share_token_query(donor["id"], DAKOTA, 600)
+    resp = kit.donor.generate_share_token_query(donor["id"], DAKOTA_CLIENT_ID, 600)
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["forClientId"] == DAKOTA
+    assert body["forClientId"] == DAKOTA_CLIENT_ID
     assert body["token"].startswith("_act-sbx-jwt-")
     assert kit.control.token_status(body["token"]).json()["ttl_seconds"] == 600
-    default = kit.donor.generate_share_token_query(donor["id"], DAKOTA)
+    default = kit.donor.generate_share_token_query(donor["id"], DAKOTA_CLIENT_ID)
     assert default.status_code == 200, default.text
     assert kit.control.token_status(default.json()["token"]).json()["ttl_seconds"] == 1200
 
 
 def test_query_form_token_is_redeemable(kit: Kit) -> None:
     donor = verified_applicant(kit.donor)
-    token = kit.donor.generate_share_token_query(donor["id"], DAKOTA).json()["token"]
+    token = kit.donor.generate_share_token_query(donor["id"], DAKOTA_CLIENT_ID).json()["token"]
     resp = kit.dakota_sumsub.reuse(token, "id-only")
     assert resp.status_code == 200, resp.text
 
 
 def test_mint_for_a_non_partner_is_400_10501(kit: Kit) -> None:
     donor = verified_applicant(kit.donor2)  # Globex shares with Dakota only
-    body = assert_sumsub_error(kit.donor2.generate_share_token(donor["id"], INITECH), 400, 10501)
+    body = assert_sumsub_error(kit.donor2.generate_share_token(donor["id"], OTHER_RECIPIENT_ID), 400, 10501)
     assert body["errorName"] == "not-in-partners-list"
     assert_sumsub_error(kit.donor.generate_share_token(verified_applicant(kit.donor)["id"], "nobody_1"), 400, 10501)
 
 
 def test_mint_for_another_clients_applicant_is_404(kit: Kit) -> None:
     donor = verified_applicant(kit.donor)
-    assert_sumsub_error(kit.donor2.generate_share_token(donor["id"], DAKOTA), 404)
-    assert_sumsub_error(kit.donor2.generate_share_token_query(donor["id"], DAKOTA), 404)
+    assert_sumsub_error(kit.donor2.generate_share_token(donor["id"], DAKOTA_CLIENT_ID), 404)
+    assert_sumsub_error(kit.donor2.generate_share_token_query(donor["id"], DAKOTA_CLIENT_ID), 404)
 
 
 def test_mint_for_unknown_applicant_is_404(kit: Kit) -> None:
-    assert_sumsub_error(kit.donor.generate_share_token("0" * 24, DAKOTA), 404)
+    assert_sumsub_error(kit.donor.generate_share_token("0" * 24, DAKOTA_CLIENT_ID), 404)
 
 
 @pytest.mark.parametrize("ttl", [0, -1, -1200, "ten", "", 12.5, True, [600], {"s": 1}, 2**31, 10**20])
@@ -139,7 +123,7 @@ def test_mint_with_invalid_ttl_is_400(kit: Kit, ttl: Any) -> None:
     resp = kit.donor.request(
         "POST",
         "/resources/accessTokens/shareToken",
-        json={"applicantId": donor["id"], "forClientId": DAKOTA, "ttlInSecs": ttl},
+        json={"applicantId": donor["id"], "forClientId": DAKOTA_CLIENT_ID, "ttlInSecs": ttl},
     )
     assert_sumsub_error(resp, 400)
 
@@ -150,14 +134,19 @@ def test_mint_query_form_with_invalid_ttl_is_400(kit: Kit, ttl: str) -> None:
     resp = kit.donor.request(
         "POST",
         "/resources/accessTokens/-/shareToken",
-        params={"applicantId": donor["id"], "forClientId": DAKOTA, "ttlInSecs": ttl},
+        params={"applicantId": donor["id"], "forClientId": DAKOTA_CLIENT_ID, "ttlInSecs": ttl},
     )
     assert_sumsub_error(resp, 400)
 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"forClientId": DAKOTA}, {"applicantId": "APPLICANT"}, {"applicantId": 5, "forClientId": DAKOTA}],
+    [
+        {},
+        {"forClientId": DAKOTA_CLIENT_ID},
+        {"applicantId": "APPLICANT"},
+        {"applicantId": 5, "forClientId": DAKOTA_CLIENT_ID},
+    ],
 )
 def test_mint_without_applicant_or_recipient_is_400(kit: Kit, body: dict[str, Any]) -> None:
     if body.get("applicantId") == "APPLICANT":
@@ -174,7 +163,7 @@ def test_reuse_creates_a_new_approved_applicant_in_the_recipients_workspace(kit:
     new = resp.json()
     assert HEX24.fullmatch(new["id"])
     assert new["id"] != donor["id"]
-    assert new["clientId"] == DAKOTA
+    assert new["clientId"] == DAKOTA_CLIENT_ID
     assert COPY_EXT.fullmatch(new["externalUserId"]), new["externalUserId"]
     assert new["review"]["reviewStatus"] == "completed"
     assert new["review"]["reviewResult"] == {"reviewAnswer": "GREEN"}
@@ -250,7 +239,7 @@ def test_import_creates_a_copy_with_a_new_id(kit: Kit) -> None:
     assert resp.status_code == 200, resp.text
     new = resp.json()
     assert HEX24.fullmatch(new["id"]) and new["id"] != donor["id"]
-    assert new["clientId"] == DAKOTA
+    assert new["clientId"] == DAKOTA_CLIENT_ID
     assert COPY_EXT.fullmatch(new["externalUserId"])
     assert new["review"]["reviewStatus"] == "completed"
     assert new["review"]["reviewResult"]["reviewAnswer"] == "GREEN"
@@ -265,7 +254,7 @@ def test_import_without_share_token_is_400(kit: Kit) -> None:
 
 def test_import_of_an_unapproved_donor_inherits_its_review_status(kit: Kit) -> None:
     # Copy Applicant runs no rechecks, but the copy inherits the donor's review status: not approved stays so.
-    _, token = donor_token(kit, "not-approved")
+    token = kit.token("not-approved")
     resp = kit.dakota_sumsub.import_applicant(token)
     assert resp.status_code == 200, resp.text
     review = resp.json()["review"]
@@ -291,7 +280,7 @@ def test_reuse_preview_runs_the_checks_but_copies_nothing(kit: Kit, method: str)
     resp = preview(kit.dakota_sumsub, token, "id-only", method)
     assert resp.status_code == 200, resp.text
     previewed = resp.json()
-    assert previewed["clientId"] == DAKOTA
+    assert previewed["clientId"] == DAKOTA_CLIENT_ID
     assert previewed["review"]["reviewStatus"] == "completed"
     assert token_state(kit, token) == "active"
     assert_sumsub_error(kit.dakota_sumsub.get_applicant(previewed["id"]), 404)
@@ -301,7 +290,7 @@ def test_reuse_preview_runs_the_checks_but_copies_nothing(kit: Kit, method: str)
 
 
 def test_reuse_preview_reports_incompatibility_without_spending_the_token(kit: Kit) -> None:
-    _, token = donor_token(kit, "id-card-only")
+    token = kit.token("id-card-only")
     assert_sumsub_error(preview(kit.dakota_sumsub, token, "id-only"), 400, 10513)
     assert token_state(kit, token) == "active"
 
@@ -326,11 +315,11 @@ def test_token_minted_for_dakota_redeemed_by_another_client_is_400_10502(kit: Ki
 
 def test_token_minted_for_initech_is_redeemable_by_initech_only(kit: Kit) -> None:
     donor = verified_applicant(kit.donor)
-    token = mint(kit.donor, donor["id"], INITECH)
+    token = mint(kit.donor, donor["id"], OTHER_RECIPIENT_ID)
     assert_sumsub_error(kit.dakota_sumsub.reuse(token, "id-only"), 400, 10502)
     resp = kit.other_recipient.reuse(token, "basic-kyc-level")
     assert resp.status_code == 200, resp.text
-    assert resp.json()["clientId"] == INITECH
+    assert resp.json()["clientId"] == OTHER_RECIPIENT_ID
 
 
 def test_second_redemption_is_401_token_invalid(kit: Kit) -> None:
@@ -400,7 +389,7 @@ def test_unknown_garbage_or_oversized_tokens_are_401(kit: Kit, token: str) -> No
 
 # ---------------------------------------------------------------- donor rechecks
 def test_reuse_of_a_not_approved_donor_is_400_10507(kit: Kit) -> None:
-    _, token = donor_token(kit, "not-approved")
+    token = kit.token("not-approved")
     body = assert_sumsub_error(kit.dakota_sumsub.reuse(token, "id-only", user_id="u-10507"), 400, 10507)
     assert body["errorName"] == "reusable-kyc-not-approved-applicant"
     assert body["type"] == SERVICE_EXCEPTION
@@ -416,7 +405,7 @@ def test_reuse_of_a_rejected_donor_is_400_10507(kit: Kit) -> None:
 
 
 def test_id_card_only_donor_at_id_only_is_400_10513_and_creates_nothing(kit: Kit) -> None:
-    _, token = donor_token(kit, "id-card-only")
+    token = kit.token("id-card-only")
     resp = kit.dakota_sumsub.reuse(token, "id-only", user_id="u-10513")
     body = assert_sumsub_error(resp, 400, 10513)
     assert body["errorName"] == "reusable-kyc-not-compatible-doc-type"
@@ -427,12 +416,12 @@ def test_id_card_only_donor_at_id_only_is_400_10513_and_creates_nothing(kit: Kit
 
 
 def test_id_card_only_donor_reused_at_basic_kyc_level_succeeds(kit: Kit, app: Flask) -> None:
-    _, token = donor_token(kit, "id-card-only")
+    token = kit.token("id-card-only")
     assert_sumsub_error(kit.dakota_sumsub.reuse(token, "id-only"), 400, 10513)
     resp = kit.dakota_sumsub.reuse(token, "basic-kyc-level")  # the same, still unspent token
     assert resp.status_code == 200, resp.text
     new = resp.json()
-    assert new["clientId"] == DAKOTA
+    assert new["clientId"] == DAKOTA_CLIENT_ID
     assert [d["idDocType"] for d in new["info"]["idDocs"]] == ["ID_CARD"]
     assert idoc_types(app, new["id"]) == ["ID_CARD", "ID_CARD"]  # front and back
     # basic-kyc-level also wants a selfie the donor never gave: documents requested.
@@ -441,11 +430,11 @@ def test_id_card_only_donor_reused_at_basic_kyc_level_succeeds(kit: Kit, app: Fl
 
 
 def test_weaker_level_donor_is_created_with_documents_requested(kit: Kit, app: Flask) -> None:
-    _, token = donor_token(kit, "weaker-level")
+    token = kit.token("weaker-level")
     resp = kit.dakota_sumsub.reuse(token, "id-only")
     assert resp.status_code == 200, resp.text
     new = resp.json()
-    assert new["clientId"] == DAKOTA
+    assert new["clientId"] == DAKOTA_CLIENT_ID
     assert new["review"]["reviewStatus"] == "init"
     assert "reviewResult" not in new["review"]
     assert new["fixedInfo"]["firstName"] == "Sofia"
@@ -456,7 +445,8 @@ def test_weaker_level_donor_is_created_with_documents_requested(kit: Kit, app: F
 
 
 def test_stricter_level_donor_at_id_only_copies_only_the_passport(kit: Kit, app: Flask) -> None:
-    donor_id, token = donor_token(kit, "stricter-edd")
+    made = fixture_donor(kit, "stricter-edd")
+    donor_id, token = made["applicant_id"], made["share_token"]["token"]
     donor = kit.donor.get_applicant(donor_id).json()
     assert donor["questionnaires"], "fixture donor should carry a questionnaire"
     assert idoc_types(app, donor_id) == ["PASSPORT", "SELFIE", "UTILITY_BILL"]
@@ -472,7 +462,7 @@ def test_stricter_level_donor_at_id_only_copies_only_the_passport(kit: Kit, app:
 
 
 def test_stricter_level_donor_at_edd_level_keeps_everything(kit: Kit, app: Flask) -> None:
-    _, token = donor_token(kit, "stricter-edd")
+    token = kit.token("stricter-edd")
     resp = kit.dakota_sumsub.reuse(token, "edd-level")
     assert resp.status_code == 200, resp.text
     new = resp.json()
@@ -487,7 +477,7 @@ def race(app: Flask, token: str, n: int = 16) -> list[tuple[int, dict[str, Any]]
     barrier = threading.Barrier(n)
     results: list[tuple[int, dict[str, Any]]] = []
     lock = threading.Lock()
-    creds = CLIENTS[DAKOTA]
+    creds = CLIENTS[DAKOTA_CLIENT_ID]
 
     def redeem() -> None:
         http, base = in_process_session(app)
@@ -509,7 +499,7 @@ def race(app: Flask, token: str, n: int = 16) -> list[tuple[int, dict[str, Any]]
 def copies_in_dakota(app: Flask) -> list[str]:
     store = app.extensions["kyc_sandbox"].rt.store
     with store.read() as tx:
-        return list(tx.scalars(select(Applicant.id).where(Applicant.client_id == DAKOTA)))
+        return list(tx.scalars(select(Applicant.id).where(Applicant.client_id == DAKOTA_CLIENT_ID)))
 
 
 def assert_exactly_one_redemption(app: Flask, token: str, results: list[tuple[int, dict[str, Any]]]) -> None:

@@ -14,17 +14,8 @@ import requests
 from flask import Flask
 
 from simulator.sumsub.signing import signature, signatures_match, signed_headers
-from tests.conftest import Kit
-from tests.sumsub.helpers import (
-    DONOR,
-    PASSPORT_META,
-    assert_sumsub_error,
-    create_applicant,
-    ext_id,
-    png,
-    raw_request,
-    sign,
-)
+from tests.support import DONOR_ID, Kit
+from tests.support.sumsub import PASSPORT_META, assert_sumsub_error, create_applicant, ext_id, png, raw_request, sign
 
 DOCS_TS = "1607551635"
 DOCS_TARGET = (
@@ -303,4 +294,4 @@ def test_wrong_method_on_a_known_resources_route_is_405_in_sumsubs_envelope(kit:
 def test_every_seeded_client_can_sign_its_own_requests(kit: Kit) -> None:
     for api in (kit.donor, kit.donor2, kit.dakota_sumsub, kit.other_recipient):
         assert api.health().status_code == 200
-    assert kit.sumsub(DONOR).health().status_code == 200
+    assert kit.sumsub(DONOR_ID).health().status_code == 200

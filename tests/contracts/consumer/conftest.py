@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from pact import Pact
 
-from tests.contracts.consumer.support import DAKOTA_CONSUMER, OWNED_PACT_FILES, PACT_DIR, SUMSUB_CONSUMER, WEBHOOKS
+from tests.support.pact import DAKOTA_CONSUMER, OWNED_PACT_FILES, PACT_DIR, SUMSUB_CONSUMER, WEBHOOKS
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
 

@@ -13,17 +13,8 @@ from pact.interaction import HttpInteraction
 
 from simulator.control import pact_states as states
 from simulator.harness.clients import DakotaApi
-from tests.contracts.consumer.support import (
-    ADMIN_KEY,
-    APPLICATION_TOKEN,
-    KSUID,
-    RFC3339,
-    TOKEN,
-    VIEWER_KEY,
-    from_state,
-    hex24,
-    ksuid,
-)
+from tests.support import ADMIN_KEY, VIEWER_KEY
+from tests.support.pact import APPLICATION_TOKEN, KSUID, RFC3339, TOKEN, from_state, hex24, ksuid
 
 JSON = "application/json"
 BULK = "/customers/bulk-import-sumsub-tokens"

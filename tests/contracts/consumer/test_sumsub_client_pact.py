@@ -10,16 +10,7 @@ from pact import Pact, match
 
 from simulator.control import pact_states as states
 from simulator.harness.clients import SumsubApi
-from tests.contracts.consumer.support import (
-    DAKOTA_SUMSUB,
-    DONOR,
-    SUMSUB_TIME,
-    TOKEN,
-    TOKEN_RE,
-    from_state,
-    hex24,
-    signed_by,
-)
+from tests.support.pact import DAKOTA_SUMSUB, DONOR, SUMSUB_TIME, TOKEN, TOKEN_RE, from_state, hex24, signed_by
 
 JSON = "application/json"
 PROFILE = {

@@ -9,8 +9,8 @@ from typing import Any
 
 from pact import Pact, match
 
-from tests.contracts.consumer.support import KSUID, hex24, ksuid
-from tests.contracts.consumer.webhook_handler import Action, handle_dakota_event, handle_sumsub_webhook
+from tests.support.pact import KSUID, hex24, ksuid
+from tests.support.webhook_handler import Action, handle_dakota_event, handle_sumsub_webhook
 
 JSON = "application/json"
 SUMSUB_MS = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.contracts.property.conftest import MAX_EXAMPLES, PropertySandbox, contract_schema
+from tests.support.property import MAX_EXAMPLES, PropertySandbox, contract_schema
 
 SETTINGS = settings(
     max_examples=MAX_EXAMPLES,

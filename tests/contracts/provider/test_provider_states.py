@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from simulator.control import pact_states as states
-from tests.conftest import ADMIN_KEY, VIEWER_KEY, Kit
+from tests.support import ADMIN_KEY, VIEWER_KEY, Kit, token_state
 
 URL = "/_sandbox/pact/provider-states"
 
@@ -17,12 +17,6 @@ def setup(kit: Kit, state: str, **params: Any) -> dict[str, Any]:
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body
-
-
-def token_state(kit: Kit, token: str) -> str:
-    resp = kit.control.token_status(token)
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["state"])
 
 
 @pytest.mark.parametrize("name", list(states.CATALOGUE))

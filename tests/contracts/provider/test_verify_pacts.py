@@ -18,8 +18,8 @@ from pact import Verifier
 
 from simulator.control.pact_states import CATALOGUE
 from simulator.harness.pact_verify import STATE_PATH, LocalSandbox, load_pact, verify_pacts
-from tests.conftest import ServedSandbox
-from tests.contracts.consumer.support import DAKOTA_CONSUMER, OWNED_PACT_FILES, PACT_DIR, SUMSUB_CONSUMER, WEBHOOKS
+from tests.support import ServedSandbox
+from tests.support.pact import DAKOTA_CONSUMER, OWNED_PACT_FILES, PACT_DIR, SUMSUB_CONSUMER, WEBHOOKS
 
 pytestmark = pytest.mark.served
 

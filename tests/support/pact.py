@@ -1,15 +1,14 @@
-"""Names, credentials and matchers shared by the consumer tests (and counted by the provider tests)."""
+"""Pact: names, credentials and matchers shared by the consumer tests (tests/contracts/consumer), and the pact files
+they write (checked by the provider tests, tests/contracts/provider)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pact import generate, match
 
-from simulator.seed import DAKOTA_KEYS, SUMSUB_CLIENTS
+from tests.support.kit import CLIENTS, DAKOTA_CLIENT_ID, DONOR_ID, ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 PACT_DIR = ROOT / "contracts" / "pacts"
 
 SUMSUB_CONSUMER = "kyc-sandbox-sumsub-client"
@@ -22,11 +21,9 @@ OWNED_PACT_FILES = (
     f"{WEBHOOKS}-sumsub.json",
 )
 
-CLIENTS = {c["client_id"]: c for c in SUMSUB_CLIENTS}
-DONOR = CLIENTS["acme-wallet_20419"]
-DAKOTA_SUMSUB = CLIENTS["dakota.xyz_158913"]
-ADMIN_KEY = str(DAKOTA_KEYS[0]["key"])
-VIEWER_KEY = str(DAKOTA_KEYS[1]["key"])
+# The seeded clients whose credentials the Sumsub consumer signs with.
+DONOR = CLIENTS[DONOR_ID]
+DAKOTA_SUMSUB = CLIENTS[DAKOTA_CLIENT_ID]
 
 # Example values: what the mock server answers and the verifier sends when no provider state overrides them.
 APPLICANT_ID = "5f1e3b2a9c8d7e6f5a4b3c2d"

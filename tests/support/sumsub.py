@@ -1,7 +1,9 @@
-"""Helpers for the Sumsub tests: donor flows over the signed API and raw (hand-signed) requests."""
+"""Sumsub: donor flows over the signed API, hand-signed (raw) requests, multipart bodies and Sumsub's error envelope."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from typing import Any
@@ -11,12 +13,11 @@ import requests
 from simulator.harness.clients import SumsubApi
 from simulator.sumsub.profiles import fake_image
 from simulator.sumsub.signing import signed_headers
+from tests.support.kit import CLIENTS, DAKOTA_CLIENT_ID, Kit
 
-DAKOTA = "dakota.xyz_158913"
-DONOR = "acme-wallet_20419"
-DONOR2 = "globex-exchange_55120"
-INITECH = "initech-bank_77001"
 SERVICE_EXCEPTION = "de.smtdp.commons.service.exceptions.ServiceException"
+BOUNDARY = "sandboxboundary7MA4YWxk"
+REVIEW_DT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0000")  # a review's createDate / reviewDate
 
 PASSPORT_META: dict[str, Any] = {
     "idDocType": "PASSPORT",
@@ -70,7 +71,13 @@ def verified_applicant(api: SumsubApi, level: str = "basic-kyc-level", selfie: b
     return data
 
 
-def mint(api: SumsubApi, applicant_id: str, for_client_id: str = DAKOTA, ttl: int | None = None) -> str:
+def upload(kit: Kit, applicant_id: str, meta: dict[str, Any], content: bytes | None = None) -> requests.Response:
+    """The donor uploads a document of `meta` (a fresh PNG unless `content`) to its applicant."""
+    return kit.donor.add_id_doc(applicant_id, meta, png() if content is None else content)
+
+
+def mint(api: SumsubApi, applicant_id: str, for_client_id: str = DAKOTA_CLIENT_ID, ttl: int | None = None) -> str:
+    """A share token minted by `api`'s client over the signed API (`POST /resources/accessTokens/shareToken`)."""
     resp = api.generate_share_token(applicant_id, for_client_id, ttl)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["token"])
@@ -89,9 +96,62 @@ def raw_request(
     return http.request(method, base_url + target, data=body, headers=headers or {}, timeout=30)
 
 
-def sign(api: SumsubApi, method: str, target: str, body: bytes = b"", ts: int | str | None = None) -> dict[str, str]:
-    """The X-App-* headers `api` would send for this request."""
-    return signed_headers(api.app_token, api.secret_key, int(time.time()) if ts is None else ts, method, target, body)
+def sign(
+    signer: SumsubApi | str, method: str, target: str, body: bytes = b"", ts: int | str | None = None
+) -> dict[str, str]:
+    """The X-App-* headers of a request to `target` (path and query) with `body`, as `signer` sends them: a
+    `SumsubApi`, or a seeded client id. `ts` defaults to the wall clock now."""
+    if isinstance(signer, SumsubApi):
+        app_token, secret_key = signer.app_token, signer.secret_key
+    else:
+        app_token, secret_key = CLIENTS[signer]["app_token"], CLIENTS[signer]["secret_key"]
+    return signed_headers(app_token, secret_key, int(time.time()) if ts is None else ts, method, target, body)
+
+
+class SumsubSigner(requests.auth.AuthBase):
+    """`requests` auth: X-App-Token / X-App-Access-Ts / X-App-Access-Sig over exactly what is sent."""
+
+    def __init__(self, app_token: str, secret_key: str) -> None:
+        self.app_token = app_token
+        self.secret_key = secret_key
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = r.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+            r.body = body
+        r.headers.update(
+            signed_headers(self.app_token, self.secret_key, int(time.time()), r.method or "GET", r.path_url, body)
+        )
+        return r
+
+
+def multipart_doc(
+    meta: bytes | dict[str, Any],
+    content: bytes | None,
+    filename: str | None = "doc.png",
+    content_type: str | None = "image/png",
+    boundary: str = BOUNDARY,
+) -> tuple[bytes, str]:
+    """A document upload body (a `metadata` part, then a `content` part unless None) and its Content-Type;
+    `filename` / `content_type` None leave that header parameter / header out of `content`."""
+    metadata = json.dumps(meta).encode() if isinstance(meta, dict) else meta
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'.encode()
+        + b"Content-Type: application/json\r\n\r\n"
+        + metadata
+        + b"\r\n"
+    ]
+    if content is not None:
+        disposition = 'form-data; name="content"' + (f'; filename="{filename}"' if filename is not None else "")
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+            + (f"Content-Type: {content_type}\r\n" if content_type is not None else "").encode()
+            + b"\r\n"
+            + content
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def assert_sumsub_error(resp: requests.Response, status: int, error_code: int | None = None) -> dict[str, Any]:

@@ -87,31 +87,48 @@ def envelope_problems(path: str, reply: Reply) -> list[str]:
         return [f"{status} body is not JSON: {reply.body[:200]!r}"]
     if not isinstance(body, dict):
         return [f"{status} body is not a JSON object: {body!r:.200}"]
-    problems: list[str] = []
     if api == "sumsub":
-        if body.get("code") != status:
-            problems.append(f"Sumsub error code {body.get('code')!r} != HTTP {status}")
-        if not isinstance(body.get("description"), str) or not body["description"]:
-            problems.append("Sumsub error without a description")
-        if not isinstance(body.get("correlationId"), str):
-            problems.append("Sumsub error without a correlationId")
-        if not reply.content_type.startswith("application/json"):
-            problems.append(f"Sumsub error Content-Type {reply.content_type!r}")
-    elif api == "control" or (api == "meta" and "error" in body):
+        return _sumsub_problems(reply, body)
+    if api == "control" or (api == "meta" and "error" in body):
         # The dashboard and the served contracts are no provider's API: the control plane's envelope or a problem.
-        err = body.get("error")
-        if not isinstance(err, dict) or err.get("status") != status or not isinstance(err.get("message"), str):
-            problems.append(f'control error not {{"error": {{"status": {status}, "message": ...}}}}: {body!r:.300}')
-    elif path.endswith("/submissions") and body.get("code") == "application_not_ready" and status == 400:
+        return _control_problems(reply, body)
+    if path.endswith("/submissions") and body.get("code") == "application_not_ready" and status == 400:
         # Dakota's own ApplicationNotReadyError body (the spec's, not a problem document).
-        if not isinstance(body.get("status_message"), str):
-            problems.append("application_not_ready without status_message")
-    else:
-        if body.get("status") != status:
-            problems.append(f"problem status {body.get('status')!r} != HTTP {status}")
-        for key in ("type", "title", "detail"):
-            if not isinstance(body.get(key), str):
-                problems.append(f"problem without {key}")
-        if not reply.content_type.startswith(("application/problem+json", "application/json")):
-            problems.append(f"problem Content-Type {reply.content_type!r}")
+        return [] if isinstance(body.get("status_message"), str) else ["application_not_ready without status_message"]
+    return _problem_details_problems(reply, body)
+
+
+def _sumsub_problems(reply: Reply, body: dict[str, Any]) -> list[str]:
+    """Sumsub's `{description, code == status, correlationId}` in application/json."""
+    problems: list[str] = []
+    if body.get("code") != reply.status:
+        problems.append(f"Sumsub error code {body.get('code')!r} != HTTP {reply.status}")
+    if not isinstance(body.get("description"), str) or not body["description"]:
+        problems.append("Sumsub error without a description")
+    if not isinstance(body.get("correlationId"), str):
+        problems.append("Sumsub error without a correlationId")
+    if not reply.content_type.startswith("application/json"):
+        problems.append(f"Sumsub error Content-Type {reply.content_type!r}")
+    return problems
+
+
+def _control_problems(reply: Reply, body: dict[str, Any]) -> list[str]:
+    """The control plane's `{"error": {"status", "message"}}`."""
+    status = reply.status
+    err = body.get("error")
+    if not isinstance(err, dict) or err.get("status") != status or not isinstance(err.get("message"), str):
+        return [f'control error not {{"error": {{"status": {status}, "message": ...}}}}: {body!r:.300}']
+    return []
+
+
+def _problem_details_problems(reply: Reply, body: dict[str, Any]) -> list[str]:
+    """Dakota's problem details: `status` == the HTTP status, a type, a title and a detail."""
+    problems: list[str] = []
+    if body.get("status") != reply.status:
+        problems.append(f"problem status {body.get('status')!r} != HTTP {reply.status}")
+    for key in ("type", "title", "detail"):
+        if not isinstance(body.get(key), str):
+            problems.append(f"problem without {key}")
+    if not reply.content_type.startswith(("application/problem+json", "application/json")):
+        problems.append(f"problem Content-Type {reply.content_type!r}")
     return problems
