@@ -102,75 +102,109 @@ def _problem_content(media: str, vendor_content: dict[str, Any] | None) -> dict[
     return {media: body}
 
 
-def derive(vendor: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """The sandbox's Dakota contract: the overlay's operations, as the vendor defines them, adapted."""
+def _parameters(
+    vendor: dict[str, Any],
+    overlay: dict[str, Any],
+    item: dict[str, Any],
+    op: dict[str, Any],
+    op_overlay: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """An operation's parameters, inline (so the overlay can adjust one operation's copy), the unsupported dropped."""
     drop = set(overlay.get("drop_parameters", []))
-    standard: dict[str, Any] = overlay["standard_responses"]
-    paths: dict[str, Any] = {}
-    for op_key, raw_overlay in overlay["operations"].items():
-        method, path = op_key.split(" ", 1)
-        item = vendor["paths"][path]
-        op = copy.deepcopy(item[method.lower()])
-        op_overlay = raw_overlay or {}
-        # Parameters: inline (so the overlay can adjust one operation's copy), drop the unsupported ones.
-        params = []
-        for raw in [*item.get("parameters", []), *op.get("parameters", [])]:
-            p = copy.deepcopy(_resolve(vendor, raw["$ref"]) if "$ref" in raw else raw)
-            if p["name"] in drop:
-                continue
-            if p["in"] == "path":
-                p["schema"] = deep_merge(p.get("schema", {}), overlay["path_parameter_schema"])
-                p["schema"].pop("$ref", None)
-            p = deep_merge(
-                deep_merge(p, overlay.get("parameters", {}).get(p["name"], {})),
-                (op_overlay.get("parameters") or {}).get(p["name"], {}),
-            )
-            params.append(p)
-        op["parameters"] = params
-        idempotent = any(p["name"] == "x-idempotency-key" and p.get("required") for p in params)
-        # Responses: what the sandbox answers. Errors use the sandbox's problem schema in the vendor's media type.
-        vendor_responses = op.get("responses", {})
-        error_media = overlay.get("error_media_type", {}).get(op_key, "application/problem+json")
-        responses: dict[str, Any] = {}
-        statuses = [s for s in vendor_responses if s not in overlay.get("drop_statuses", [])]
-        extra = [str(s) for s in standard["always"]]
-        if any(p["in"] == "path" for p in params):
-            extra += [str(s) for s in standard["with_path_parameters"]]
-        if idempotent:
-            extra += [str(s) for s in standard["idempotent"]]
-        if "requestBody" in op:
-            extra += [str(s) for s in standard["with_body"]]
-        for status in sorted(set(statuses) | set(extra)):
-            vendor_resp = vendor_responses.get(status)
-            if status.startswith(("2", "3")):
-                resp = copy.deepcopy(vendor_resp)
-                if idempotent:
-                    resp.setdefault("headers", {})["Idempotent-Replayed"] = {
-                        "$ref": "#/components/headers/IdempotentReplayed"
-                    }
-                responses[status] = resp
-                continue
-            description = (vendor_resp or {}).get("description") or standard["descriptions"].get(status, "Error")
-            if status in standard.get("without_body", {}):
-                responses[status] = {"description": description, **copy.deepcopy(standard["without_body"][status])}
-                continue
-            content: dict[str, Any] = {}
-            for media, body in ((vendor_resp or {}).get("content") or {}).items():
-                schema_ref = (body.get("schema") or {}).get("$ref", "")
-                if schema_ref.endswith("/ProblemDetails"):
-                    content.update(_problem_content(media, body))
-                else:
-                    content[media] = copy.deepcopy(body)  # an operation-specific body (ApplicationNotReadyError)
-            if not any((c.get("schema") or {}).get("$ref") == PROBLEM_REF for c in content.values()):
-                content.update(_problem_content(error_media, None))
-            responses[status] = {"description": description, "content": content}
-            if status == "503":
-                responses[status]["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
-        op["responses"] = responses
-        op = deep_merge(op, {k: v for k, v in op_overlay.items() if k != "parameters"})
-        paths.setdefault(path, {})[method.lower()] = op
+    params = []
+    for raw in [*item.get("parameters", []), *op.get("parameters", [])]:
+        p = copy.deepcopy(_resolve(vendor, raw["$ref"]) if "$ref" in raw else raw)
+        if p["name"] in drop:
+            continue
+        if p["in"] == "path":
+            p["schema"] = deep_merge(p.get("schema", {}), overlay["path_parameter_schema"])
+            p["schema"].pop("$ref", None)
+        p = deep_merge(
+            deep_merge(p, overlay.get("parameters", {}).get(p["name"], {})),
+            (op_overlay.get("parameters") or {}).get(p["name"], {}),
+        )
+        params.append(p)
+    return params
 
-    # Components reached from the operations (transitively), converted to 3.1.
+
+def _statuses(op: dict[str, Any], overlay: dict[str, Any], params: list[dict[str, Any]], idempotent: bool) -> list[str]:
+    """The statuses the sandbox answers: the vendor's (less those dropped) and the overlay's standard ones."""
+    standard: dict[str, Any] = overlay["standard_responses"]
+    statuses = [s for s in op.get("responses", {}) if s not in overlay.get("drop_statuses", [])]
+    extra = [str(s) for s in standard["always"]]
+    if any(p["in"] == "path" for p in params):
+        extra += [str(s) for s in standard["with_path_parameters"]]
+    if idempotent:
+        extra += [str(s) for s in standard["idempotent"]]
+    if "requestBody" in op:
+        extra += [str(s) for s in standard["with_body"]]
+    return sorted(set(statuses) | set(extra))
+
+
+def _success_response(vendor_resp: Any, idempotent: bool) -> Any:
+    resp = copy.deepcopy(vendor_resp)
+    if idempotent:
+        resp.setdefault("headers", {})["Idempotent-Replayed"] = {"$ref": "#/components/headers/IdempotentReplayed"}
+    return resp
+
+
+def _error_content(vendor_resp: dict[str, Any] | None, error_media: str) -> dict[str, Any]:
+    """The vendor's error bodies with the sandbox's problem schema (in the vendor's media type), or one of its own."""
+    content: dict[str, Any] = {}
+    for media, body in ((vendor_resp or {}).get("content") or {}).items():
+        schema_ref = (body.get("schema") or {}).get("$ref", "")
+        if schema_ref.endswith("/ProblemDetails"):
+            content.update(_problem_content(media, body))
+        else:
+            content[media] = copy.deepcopy(body)  # an operation-specific body (ApplicationNotReadyError)
+    if not any((c.get("schema") or {}).get("$ref") == PROBLEM_REF for c in content.values()):
+        content.update(_problem_content(error_media, None))
+    return content
+
+
+def _error_response(
+    status: str, vendor_resp: dict[str, Any] | None, standard: dict[str, Any], error_media: str
+) -> dict[str, Any]:
+    description = (vendor_resp or {}).get("description") or standard["descriptions"].get(status, "Error")
+    if status in standard.get("without_body", {}):
+        return {"description": description, **copy.deepcopy(standard["without_body"][status])}
+    resp: dict[str, Any] = {"description": description, "content": _error_content(vendor_resp, error_media)}
+    if status == "503":
+        resp["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+    return resp
+
+
+def _responses(
+    op_key: str, op: dict[str, Any], overlay: dict[str, Any], params: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the sandbox answers. Errors use the sandbox's problem schema in the vendor's media type."""
+    idempotent = any(p["name"] == "x-idempotency-key" and p.get("required") for p in params)
+    vendor_responses = op.get("responses", {})
+    error_media = overlay.get("error_media_type", {}).get(op_key, "application/problem+json")
+    responses: dict[str, Any] = {}
+    for status in _statuses(op, overlay, params, idempotent):
+        vendor_resp = vendor_responses.get(status)
+        if status.startswith(("2", "3")):
+            responses[status] = _success_response(vendor_resp, idempotent)
+        else:
+            responses[status] = _error_response(status, vendor_resp, overlay["standard_responses"], error_media)
+    return responses
+
+
+def _operation(vendor: dict[str, Any], overlay: dict[str, Any], op_key: str) -> dict[str, Any]:
+    """One operation of the overlay, as the vendor defines it, adapted."""
+    method, path = op_key.split(" ", 1)
+    item = vendor["paths"][path]
+    op = copy.deepcopy(item[method.lower()])
+    op_overlay = overlay["operations"][op_key] or {}
+    op["parameters"] = _parameters(vendor, overlay, item, op, op_overlay)
+    op["responses"] = _responses(op_key, op, overlay, op["parameters"])
+    merged: dict[str, Any] = deep_merge(op, {k: v for k, v in op_overlay.items() if k != "parameters"})
+    return merged
+
+
+def _schemas(vendor: dict[str, Any], overlay: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas reached from the operations (transitively), with the overlay's patches."""
     wanted: set[str] = set()
     _refs(paths, wanted)
     seen: set[str] = set()
@@ -186,6 +220,17 @@ def derive(vendor: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     }
     for name, patch in (overlay.get("schema_patches") or {}).items():
         schemas[name] = deep_merge(schemas[name], patch)
+    return schemas
+
+
+def derive(vendor: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox's Dakota contract: the overlay's operations, as the vendor defines them, adapted."""
+    paths: dict[str, Any] = {}
+    for op_key in overlay["operations"]:
+        method, path = op_key.split(" ", 1)
+        paths.setdefault(path, {})[method.lower()] = _operation(vendor, overlay, op_key)
+    # Components reached from the operations (transitively), converted to 3.1.
+    schemas = _schemas(vendor, overlay, paths)
     vendor_schemes = vendor["components"]["securitySchemes"]
     doc: dict[str, Any] = {
         "openapi": "3.1.0",

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -167,6 +167,37 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _on_strings(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: not isinstance(value, str) or test(value)
+
+
+def _on_numbers(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: not _is_number(value) or test(value)
+
+
+def _in_enum(enum: list[Any]) -> Callable[[Any], bool]:
+    # True is not 1 here, as in JSON Schema.
+    return lambda value: any(value == e and isinstance(value, bool) == isinstance(e, bool) for e in enum)
+
+
+# The keywords `fast_check` turns into checks, in the order they run, each from its value in the schema (the pattern
+# compiled). A string keyword passes any non-string, a number keyword any non-number. `not x < bound` (not x >=
+# bound) keeps JSON Schema's answer for NaN.
+_KEYWORD_CHECKS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
+    "enum": _in_enum,
+    "minLength": lambda bound: _on_strings(lambda v: not len(v) < bound),
+    "maxLength": lambda bound: _on_strings(lambda v: not len(v) > bound),
+    "pattern": lambda regex: _on_strings(lambda v: regex.search(v) is not None),
+    "format": lambda fmt: _on_strings(lambda v: REQUEST_FORMATS.conforms(v, fmt)),
+    "minimum": lambda bound: _on_numbers(lambda v: not v < bound),
+    "maximum": lambda bound: _on_numbers(lambda v: not v > bound),
+}
+
+
 def fast_check(schema: Any) -> Callable[[Any], bool] | None:
     """A plain-Python acceptance test equivalent to `schema`, for the scalar schemas parameters use (else None)."""
     if not isinstance(schema, dict) or set(schema) - _SIMPLE:
@@ -176,32 +207,14 @@ def fast_check(schema: Any) -> Callable[[Any], bool] | None:
     if any(n not in _TYPES for n in names):
         return None
     type_checks = [_TYPES[n] for n in names]
-    enum = schema.get("enum")
-    fmt = schema.get("format")
-    pattern = ecma_regex(schema["pattern"]) if "pattern" in schema else None
-    min_len, max_len = schema.get("minLength"), schema.get("maxLength")
-    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    values = {keyword: schema.get(keyword) for keyword in _KEYWORD_CHECKS}
+    values["pattern"] = ecma_regex(schema["pattern"]) if "pattern" in schema else None
+    checks = [_KEYWORD_CHECKS[keyword](value) for keyword, value in values.items() if value is not None]
+    if type_checks:
+        checks.insert(0, lambda value: any(check(value) for check in type_checks))
 
     def accepts(value: Any) -> bool:
-        if type_checks and not any(check(value) for check in type_checks):
-            return False
-        if enum is not None and not any(value == e and isinstance(value, bool) == isinstance(e, bool) for e in enum):
-            return False
-        if isinstance(value, str):
-            if min_len is not None and len(value) < min_len:
-                return False
-            if max_len is not None and len(value) > max_len:
-                return False
-            if pattern is not None and not pattern.search(value):
-                return False
-            if fmt is not None and not REQUEST_FORMATS.conforms(value, fmt):
-                return False
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if minimum is not None and value < minimum:
-                return False
-            if maximum is not None and value > maximum:
-                return False
-        return True
+        return all(check(value) for check in checks)
 
     return accepts
 
@@ -424,6 +437,56 @@ def _errors_of(
     return FieldError(name, message, code)
 
 
+def _raw_value(p: Param, path_args: dict[str, str], query: Any, headers: Any) -> str | None:
+    """The parameter's string as sent, or None when it is absent."""
+    if p.location == "path":
+        return path_args.get(p.name)
+    if p.location == "query":
+        values = query.getlist(p.name)
+        return ",".join(values) if p.kind == "array" and values else (values[0] if values else None)
+    return cast(str | None, headers.get(p.name))
+
+
+def _parameter_error(p: Param, raw: str | None) -> FieldError | None:
+    """What is wrong with one parameter (one message per parameter), or None."""
+    if raw is None or (raw == "" and p.location == "query"):
+        if not p.required:
+            return None
+        return FieldError(
+            p.name, p.messages.get("required", f"{p.name} is required"), p.codes.get("required", "required")
+        )
+    value = _coerce(p.kind, raw)
+    if p.accepts is not None and p.accepts(value):
+        return None
+    err = next(iter(p.validator.iter_errors(value)), None)
+    return None if err is None else _errors_of(err, p.name, p.messages, p.codes)
+
+
+def _body_errors(
+    op: Operation, body_validator: Validator, raw_body: bytes, remember: Callable[[Any], None]
+) -> list[FieldError]:
+    """The body's errors, one per field; a body that is not JSON is the operation's to answer."""
+    try:
+        body = decode_json(raw_body, opaque=op.opaque)
+    except UnstorableText as exc:
+        return [FieldError(exc.field, exc.message, "invalid_text")]
+    except BodyError:
+        return []
+    remember(body)
+    try:
+        found = sorted(body_validator.iter_errors(body), key=lambda e: [str(x) for x in e.absolute_path])
+    except RecursionError:  # absurdly deep but valid JSON: the operation reports it
+        found = []
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for err in found:
+        fe = _errors_of(err, "body")
+        if fe.field not in seen:
+            seen.add(fe.field)
+            errors.append(fe)
+    return errors
+
+
 def validate(
     op: Operation,
     path_args: dict[str, str],
@@ -436,47 +499,9 @@ def validate(
     decoded as JSON is handed to `remember`, so the operation need not decode it again."""
     errors: list[FieldError] = []
     for p in op.params:
-        if p.location == "path":
-            raw: str | None = path_args.get(p.name)
-        elif p.location == "query":
-            values = query.getlist(p.name)
-            raw = ",".join(values) if p.kind == "array" and values else (values[0] if values else None)
-        else:
-            raw = headers.get(p.name)
-        if raw is None or (raw == "" and p.location == "query"):
-            if p.required:
-                errors.append(
-                    FieldError(
-                        p.name, p.messages.get("required", f"{p.name} is required"), p.codes.get("required", "required")
-                    )
-                )
-            continue
-        value = _coerce(p.kind, raw)
-        if p.accepts is not None and p.accepts(value):
-            continue
-        for err in p.validator.iter_errors(value):
-            errors.append(_errors_of(err, p.name, p.messages, p.codes))
-            break  # one message per parameter
+        error = _parameter_error(p, _raw_value(p, path_args, query, headers))
+        if error is not None:
+            errors.append(error)
     if op.body is not None and raw_body.strip():
-        try:
-            body = decode_json(raw_body, opaque=op.opaque)
-        except UnstorableText as exc:
-            return [*errors, FieldError(exc.field, exc.message, "invalid_text")]
-        except BodyError:
-            body = _NOT_JSON
-        if body is not _NOT_JSON:
-            remember(body)
-            try:
-                found = sorted(op.body.iter_errors(body), key=lambda e: [str(x) for x in e.absolute_path])
-            except RecursionError:  # absurdly deep but valid JSON: the operation reports it
-                found = []
-            seen: set[str] = set()
-            for err in found:
-                fe = _errors_of(err, "body")
-                if fe.field not in seen:
-                    seen.add(fe.field)
-                    errors.append(fe)
+        errors.extend(_body_errors(op, op.body, raw_body, remember))
     return errors
-
-
-_NOT_JSON = object()
