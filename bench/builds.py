@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -124,13 +125,20 @@ class Server:
         self.base_url = f"http://{HOST}:{self.port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
+        """SIGTERM to the server's process group (its workers too), then SIGKILL to what is left of it."""
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
             try:
-                self.proc.wait(10)
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return  # the whole group is gone
+            try:
+                self.proc.wait(wait)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+                continue
+            try:
+                os.killpg(self.proc.pid, 0)  # workers outliving their master?
+            except ProcessLookupError:
+                return
 
 
 def server_env() -> dict[str, str]:
@@ -142,7 +150,9 @@ def spawn(name: str, cmd: list[str], cwd: Path, port: int, timeout: float = 60.0
     log_path = cwd / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=server_env())
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=server_env(), start_new_session=True
+        )
     deadline = started + timeout
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
@@ -150,7 +160,7 @@ def spawn(name: str, cmd: list[str], cwd: Path, port: int, timeout: float = 60.0
         if health_ok(port):
             return Server(name, port, proc, log_path, time.perf_counter() - started)
         time.sleep(0.005)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"{name} did not answer /_sandbox/health within {timeout}s")
 
 

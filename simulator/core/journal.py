@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Float, Integer, String, Table, Text, bindparam, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from simulator.core.driver import prebuilt
 from simulator.core.store import Base
 from simulator.core.text import storable
 from simulator.core.tx import Tx
@@ -41,8 +42,8 @@ class JournalEntry(Base):
 
 
 _TABLE = cast(Table, JournalEntry.__table__)
-_LAST_ID = select(func.max(_TABLE.c.id))
-_PRUNE = delete(_TABLE).where(_TABLE.c.id <= bindparam("below"))
+_LAST_ID = prebuilt(select(func.max(_TABLE.c.id)))
+_PRUNE = prebuilt(delete(_TABLE).where(_TABLE.c.id <= bindparam("below")))
 
 
 def write_many(tx: Tx, size: int, rows: list[dict[str, Any]]) -> None:

@@ -37,11 +37,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from simulator.core import driver
 from simulator.core.tx import Tx
 
 _T = TypeVar("_T")
@@ -247,7 +248,7 @@ class Store:
     def read(self) -> Iterator[Tx]:
         """A read-only transaction (never blocks writers on SQLite WAL)."""
         with self._serialized(), Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield Tx(session, writes=False, locks_rows=False)
+            yield Tx(session, writes=False, locks_rows=False, on_driver=self.is_sqlite)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -259,7 +260,7 @@ class Store:
             Session(self._write_engine, expire_on_commit=False) as session,
             session.begin(),
         ):
-            tx = Tx(session, writes=True, locks_rows=not self.is_sqlite)
+            tx = Tx(session, writes=True, locks_rows=not self.is_sqlite, on_driver=self.is_sqlite)
             yield tx
             tx.flush_later()
             if tx.state_changed and self.signal is None:
@@ -267,17 +268,21 @@ class Store:
         if tx.state_changed and self.signal is not None:
             self.signal.bump()  # after commit: whoever sees the new token reads the new rows
 
-    def query(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> RowMapping | None:
+    def query(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Mapping[str, Any] | None:
         """The first row of one statement (by column name), read outside any transaction (a single statement is
         atomic on its own).
 
         For the GETs: a transaction around one SELECT cost as much as the SELECT. Each thread keeps one AUTOCOMMIT
         connection (SQLAlchemy's documented isolation level for this); a forked worker opens its own, and a
         connection the server dropped is replaced once (a SELECT is safe to repeat)."""
+        prepared = driver.prepare(stmt) if self.is_sqlite else None
         with self._serialized():
+            if prepared is not None:
+                return next(driver.run(self._reader(), prepared, params).mappings(), None)
             for attempt in (1, 2):
                 try:
-                    return self._reader().execute(stmt, params).mappings().first()
+                    row = self._reader().execute(stmt, params).mappings().first()
+                    return cast(Mapping[str, Any] | None, row)  # a RowMapping, by column name
                 except DBAPIError as exc:
                     if attempt == 2 or not exc.connection_invalidated:
                         raise

@@ -13,11 +13,13 @@ queue only rows this transaction does not read back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Executable, Table, insert
-from sqlalchemy.engine import Connection, Result, Row, RowMapping
+from sqlalchemy.engine import Connection, Result, Row
 from sqlalchemy.orm import Session
+
+from simulator.core import driver
 
 _M = TypeVar("_M")
 _INSERTS: dict[Table, Any] = {}  # one INSERT statement per table, built once
@@ -33,8 +35,9 @@ def _insert(table: Table) -> Any:
 class Tx:
     """A read or write transaction and its unit of work (see the module docstring)."""
 
-    def __init__(self, session: Session, *, writes: bool, locks_rows: bool) -> None:
+    def __init__(self, session: Session, *, writes: bool, locks_rows: bool, on_driver: bool = False) -> None:
         self.session = session
+        self.on_driver = on_driver  # SQLite: prebuilt statements run on the DB-API cursor (core.driver)
         self.writes = writes
         # PostgreSQL write transactions lock the rows they read for update (SQLite serializes whole transactions).
         self.locks_rows = locks_rows
@@ -53,12 +56,27 @@ class Tx:
     ) -> Result[Any]:
         """A Core statement, on the transaction's connection (the ORM's per-execution work is not needed for
         rows; it cost more than the statement). Pending ORM changes are written first, as the session would."""
+        return self._connection().execute(stmt, params)
+
+    def _connection(self) -> Connection:
         session = self.session
         if session.new or session.dirty or session.deleted:
             session.flush()
         if self._conn is None:
             self._conn = session.connection()  # the transaction's connection: asking for it each time costs
-        return self._conn.execute(stmt, params)
+        return self._conn
+
+    def _run(
+        self, stmt: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+    ) -> Result[Any] | driver.Rows:
+        prepared = driver.prepare(stmt) if self.on_driver else None
+        if prepared is None:
+            return self.execute(stmt, params)
+        return driver.run(self._connection(), prepared, params)
+
+    def run(self, stmt: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> None:
+        """An UPDATE or DELETE whose result nobody reads (a list of parameter sets: executemany)."""
+        self._run(stmt, params)
 
     def all(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
         return self.execute(stmt, params).all()
@@ -66,15 +84,26 @@ class Tx:
     def first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row[Any] | None:
         return self.execute(stmt, params).first()
 
-    def mapping(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> RowMapping | None:
+    def mapping(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Mapping[str, Any] | None:
         """The first row, by column name (what the row types are built from)."""
-        return self.execute(stmt, params).mappings().first()
+        rows = self.mappings(stmt, params)
+        return rows[0] if rows else None
 
-    def mappings(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[RowMapping]:
-        return list(self.execute(stmt, params).mappings())
+    def mappings(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        result = self._run(stmt, params)
+        if isinstance(result, driver.Rows):
+            return list(result.mappings())
+        return cast(list[Mapping[str, Any]], list(result.mappings()))  # RowMappings, by column name
 
     def scalar(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
-        return self.execute(stmt, params).scalar()
+        return self._run(stmt, params).scalar()
+
+    def column(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row's first column."""
+        result = self._run(stmt, params)
+        if isinstance(result, driver.Rows):
+            return [row[0] for row in result.rows]
+        return list(result.scalars())
 
     def scalars(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row's first column; ORM entities for a `select(Model)` (through the session)."""
@@ -82,7 +111,7 @@ class Tx:
 
     def rowcount(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> int:
         """Run an UPDATE or DELETE; how many rows it matched (a conditional UPDATE's verdict)."""
-        result: Any = self.execute(stmt, params)
+        result: Any = self._run(stmt, params)
         return int(result.rowcount)
 
     # ------------------------------------------------------------------ ORM entities
@@ -103,7 +132,7 @@ class Tx:
     def insert(self, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
         """INSERT now (a list: one executemany)."""
         if rows:
-            self.execute(_insert(table), rows if isinstance(rows, list) else [rows])
+            self._insert_rows(table, rows if isinstance(rows, list) else [rows])
 
     def insert_later(self, table: Table, rows: dict[str, Any] | Iterable[dict[str, Any]]) -> None:
         """Queue rows for one INSERT per table when the transaction ends (parents first: tables in first-use
@@ -123,7 +152,14 @@ class Tx:
         later, self._later = self._later, {}
         for table, rows in later.items():
             if rows:
-                self.execute(_insert(table), rows)
+                self._insert_rows(table, rows)
+
+    def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        prepared = driver.prepare_insert(table) if self.on_driver else None
+        if prepared is None:
+            self.execute(_insert(table), rows)
+        else:
+            driver.run(self._connection(), prepared, rows)
 
     def mark_state_changed(self) -> None:
         """This transaction changed shared state that processes keep (see `Store.cached`)."""

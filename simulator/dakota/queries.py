@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 
+from simulator.core.driver import prebuilt
 from simulator.core.store import Store
 from simulator.core.tx import Tx
 from simulator.dakota.models import ApiKey, Application, Customer, DakotaEvent, IdempotencyRecord, WebhookTarget
@@ -48,7 +49,7 @@ class KeyRow:
 
 _KEY_COLUMNS = tuple(KEYS.c[n] for n in _names(KeyRow))
 # Statements are built once (with bound parameters): building one costs three times what running it does.
-_KEY = select(*_KEY_COLUMNS).where(KEYS.c.key == bindparam("key"))
+_KEY = prebuilt(select(*_KEY_COLUMNS).where(KEYS.c.key == bindparam("key")))
 
 
 def api_key(store: Store, key: str) -> KeyRow | None:
@@ -127,13 +128,13 @@ class ApplicationState:
 _STATE_COLUMNS = tuple(APPLICATIONS.c[n] for n in _names(ApplicationState))
 
 
-_CUSTOMER_VIEW = (
+_CUSTOMER_VIEW = prebuilt(
     select(*_CUSTOMER_COLUMNS, *(c.label(f"app_{c.key}") for c in _STATE_COLUMNS))
     .select_from(CUSTOMERS.outerjoin(APPLICATIONS, APPLICATIONS.c.id == CUSTOMERS.c.application_id))
     .where(CUSTOMERS.c.id == bindparam("id"))
 )
-_CUSTOMER = select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.id == bindparam("id"))
-_CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
+_CUSTOMER = prebuilt(select(*_CUSTOMER_COLUMNS).where(CUSTOMERS.c.id == bindparam("id")))
+_CUSTOMER_LOCKED = prebuilt(_CUSTOMER.with_for_update())
 
 
 def customer_view(store: Store, customer_id: str) -> tuple[CustomerRow, ApplicationState | None] | None:
@@ -168,9 +169,9 @@ def save_customer(tx: Tx, c: CustomerRow, *names: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- applications
-_APPLICATION = select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == bindparam("id"))
-_APPLICATION_LOCKED = _APPLICATION.with_for_update()
-_TOKEN_KNOWN = select(APPLICATIONS.c.id).where(APPLICATIONS.c.token == bindparam("token"))
+_APPLICATION = prebuilt(select(*_APPLICATION_COLUMNS).where(APPLICATIONS.c.id == bindparam("id")))
+_APPLICATION_LOCKED = prebuilt(_APPLICATION.with_for_update())
+_TOKEN_KNOWN = prebuilt(select(APPLICATIONS.c.id).where(APPLICATIONS.c.token == bindparam("token")))
 _SAVES: dict[tuple[Table, tuple[str, ...]], Any] = {}
 
 
@@ -195,8 +196,8 @@ def _save(tx: Tx, table: Table, row_id: str, values: dict[str, Any]) -> None:
     stmt = _SAVES.get((table, names))
     if stmt is None:
         bound = {n: bindparam(f"v_{n}", type_=table.c[n].type) for n in names}
-        stmt = _SAVES[(table, names)] = update(table).where(table.c.id == bindparam("b_id")).values(bound)
-    tx.execute(stmt, {"b_id": row_id, **{f"v_{n}": v for n, v in values.items()}})
+        stmt = _SAVES[(table, names)] = prebuilt(update(table).where(table.c.id == bindparam("b_id")).values(bound))
+    tx.run(stmt, {"b_id": row_id, **{f"v_{n}": v for n, v in values.items()}})
 
 
 def application_states(tx: Tx, organization_id: str) -> dict[str, ApplicationState]:
@@ -277,7 +278,7 @@ _EVENT_COLUMNS = tuple(EVENTS.c[n] for n in _names(EventRow))
 
 
 # max(seq) of an organisation's events: one step of the (organization_id, seq) index, read by every import.
-LAST_EVENT_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.organization_id == bindparam("org"))
+LAST_EVENT_SEQ = prebuilt(select(func.max(EVENTS.c.seq)).where(EVENTS.c.organization_id == bindparam("org")))
 
 
 def last_event_seq(tx: Tx, organization_id: str) -> int:
@@ -382,9 +383,9 @@ def _record_key(owner: str, key: str) -> Any:
     return (IDEMPOTENCY.c.api_key == owner) & (IDEMPOTENCY.c.idempotency_key == key)
 
 
-_RECORD = select(*_IDEMPOTENCY_COLUMNS).where(
-    (IDEMPOTENCY.c.api_key == bindparam("owner")) & (IDEMPOTENCY.c.idempotency_key == bindparam("key"))
-)
+_RECORD_KEY = (IDEMPOTENCY.c.api_key == bindparam("owner")) & (IDEMPOTENCY.c.idempotency_key == bindparam("key"))
+_RECORD = prebuilt(select(*_IDEMPOTENCY_COLUMNS).where(_RECORD_KEY))
+_RECORD_UPDATES: dict[tuple[tuple[str, ...], bool], Any] = {}
 
 
 def idempotency_record(tx: Tx, owner: str, key: str) -> IdempotencyRow | None:
@@ -405,7 +406,11 @@ def update_idempotency_record(
     tx: Tx, owner: str, key: str, *, only_if_lease: float | None = None, **values: Any
 ) -> int:
     """Update a record (with `only_if_lease`: only while its lease is still that value); how many rows changed."""
-    where = _record_key(owner, key)
-    if only_if_lease is not None:
-        where = where & (IDEMPOTENCY.c.lease_until == only_if_lease)
-    return tx.rowcount(update(IDEMPOTENCY).where(where).values(values))
+    shape = (tuple(values), only_if_lease is not None)
+    stmt = _RECORD_UPDATES.get(shape)
+    if stmt is None:  # one statement per set of columns (and lease condition), built once
+        where = _RECORD_KEY & (IDEMPOTENCY.c.lease_until == bindparam("lease")) if shape[1] else _RECORD_KEY
+        bound = {n: bindparam(f"v_{n}", type_=IDEMPOTENCY.c[n].type) for n in values}
+        stmt = _RECORD_UPDATES[shape] = prebuilt(update(IDEMPOTENCY).where(where).values(bound))
+    params = {"owner": owner, "key": key, "lease": only_if_lease, **{f"v_{n}": v for n, v in values.items()}}
+    return tx.rowcount(stmt, params)

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 
+from simulator.core.driver import prebuilt
 from simulator.core.tx import Tx
 from simulator.sumsub.models import Applicant, IdDoc, Level, Partnership, ShareToken, SumsubClient
 
@@ -117,13 +118,13 @@ class ApplicantRow:
 
 _APPLICANT_COLUMNS = tuple(APPLICANTS.c[f.name] for f in fields(ApplicantRow))
 # Statements are built once (with bound parameters): building one costs three times what running it does.
-_APPLICANT = select(*_APPLICANT_COLUMNS).where(APPLICANTS.c.id == bindparam("id"))
-_APPLICANT_LOCKED = _APPLICANT.with_for_update()
+_APPLICANT = prebuilt(select(*_APPLICANT_COLUMNS).where(APPLICANTS.c.id == bindparam("id")))
+_APPLICANT_LOCKED = prebuilt(_APPLICANT.with_for_update())
 _BY_EXTERNAL_ID = (APPLICANTS.c.client_id == bindparam("client_id")) & (
     APPLICANTS.c.external_user_id == bindparam("ext")
 )
-_APPLICANT_BY_EXTERNAL_ID = select(*_APPLICANT_COLUMNS).where(_BY_EXTERNAL_ID)
-_APPLICANT_ID_BY_EXTERNAL_ID = select(APPLICANTS.c.id).where(_BY_EXTERNAL_ID)
+_APPLICANT_BY_EXTERNAL_ID = prebuilt(select(*_APPLICANT_COLUMNS).where(_BY_EXTERNAL_ID))
+_APPLICANT_ID_BY_EXTERNAL_ID = prebuilt(select(APPLICANTS.c.id).where(_BY_EXTERNAL_ID))
 _SAVES: dict[tuple[str, ...], Any] = {}
 
 
@@ -155,8 +156,8 @@ def save_applicant(tx: Tx, a: ApplicantRow, *names: str) -> None:
     stmt = _SAVES.get(names)
     if stmt is None:
         values = {n: bindparam(f"v_{n}", type_=APPLICANTS.c[n].type) for n in names}
-        stmt = _SAVES[names] = update(APPLICANTS).where(APPLICANTS.c.id == bindparam("b_id")).values(values)
-    tx.execute(stmt, {"b_id": a.id, **{f"v_{n}": getattr(a, n) for n in names}})
+        stmt = _SAVES[names] = prebuilt(update(APPLICANTS).where(APPLICANTS.c.id == bindparam("b_id")).values(values))
+    tx.run(stmt, {"b_id": a.id, **{f"v_{n}": getattr(a, n) for n in names}})
 
 
 # ---------------------------------------------------------------------------------------------- documents
@@ -178,13 +179,13 @@ DOC_FIELDS = tuple(f.name for f in fields(DocRow))
 _DOC_COLUMNS = tuple(DOCS.c[name] for name in DOC_FIELDS)
 
 
-_DOC_METAS = select(DOCS.c.meta).where(DOCS.c.applicant_id == bindparam("applicant_id"))
+_DOC_METAS = prebuilt(select(DOCS.c.meta).where(DOCS.c.applicant_id == bindparam("applicant_id")))
 _IMAGE_IDS_TAKEN = select(DOCS.c.image_id).where(DOCS.c.image_id.in_(bindparam("ids", expanding=True)))
 
 
 def document_digests(tx: Tx, applicant_id: str) -> set[str]:
     """The sha256 of every image the applicant has (the duplicate check)."""
-    metas = tx.execute(_DOC_METAS, {"applicant_id": applicant_id}).scalars()
+    metas = tx.column(_DOC_METAS, {"applicant_id": applicant_id})
     return {str(m.get("sha256")) for m in metas if isinstance(m, dict)}
 
 
@@ -221,7 +222,7 @@ def insert_token(tx: Tx, t: TokenRow) -> None:
     tx.insert(TOKENS, {f.name: getattr(t, f.name) for f in fields(t)})
 
 
-_TOKEN = select(*_TOKEN_COLUMNS).where(TOKENS.c.token == bindparam("token"))
+_TOKEN = prebuilt(select(*_TOKEN_COLUMNS).where(TOKENS.c.token == bindparam("token")))
 
 
 def token(tx: Tx, value: str) -> TokenRow | None:
@@ -269,7 +270,7 @@ def tokens_to_redeem(tx: Tx, values: list[str]) -> dict[str, TokenRead]:
     return found
 
 
-_SPEND = (
+_SPEND = prebuilt(
     update(TOKENS)
     .where(TOKENS.c.token == bindparam("b_token"), TOKENS.c.redeemed_at.is_(None))
     .values(
@@ -282,4 +283,4 @@ def spend(tx: Tx, spends: list[tuple[str, float, str, str]]) -> None:
     """Mark tokens redeemed: (token, at, by client, new applicant id) each, in one statement. Only tokens read with
     `tokens_to_redeem` in this transaction (unspent and, on PostgreSQL, locked): the conditional UPDATE cannot miss."""
     if spends:
-        tx.execute(_SPEND, [{"b_token": t, "b_at": at, "b_by": by, "b_applicant": a} for t, at, by, a in spends])
+        tx.run(_SPEND, [{"b_token": t, "b_at": at, "b_by": by, "b_applicant": a} for t, at, by, a in spends])
