@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Executable, Table, exc
+from sqlalchemy import JSON, Boolean, Executable, Float, Table, exc
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Delete, Select, Update
@@ -45,8 +45,8 @@ def _bind(type_: Any) -> Convert | bool | None:
     """How a bound value of this type is sent (None: as is); False: not on this path."""
     if isinstance(type_, JSON):
         return _encode_json
-    if isinstance(type_, Boolean):
-        return None  # sqlite3 sends True/False as 1/0
+    if isinstance(type_, Boolean | Float):
+        return None  # sqlite3 sends True/False as 1/0; a REAL column stores an int as a float
     return None if type_.bind_processor(_DIALECT) is None else False
 
 
@@ -66,7 +66,12 @@ class Prepared:
     defaults: Mapping[str, Any]
     encode: Mapping[str, Convert]
     decode: Sequence[Convert | None] | None  # per result column (None: not a SELECT)
-    columns: Sequence[str]  # an INSERT's columns: every row must give each of them
+    columns: Sequence[str]  # an INSERT's columns (a row leaving one out gets its default, or NULL)
+    needs: frozenset[str] = frozenset()  # an INSERT's columns with a computed default: a row must give them
+
+    def takes(self, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether these rows can go this way (they give every column whose default SQLAlchemy computes)."""
+        return all(self.needs <= row.keys() for row in rows)
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         out = {**self.defaults, **given}
@@ -138,14 +143,16 @@ def _prepare_insert(table: Table) -> Prepared | None:
     """Every column named, its scalar default filled in when a row leaves it out (SQLAlchemy's own rule)."""
     defaults: dict[str, Any] = {}
     encode: dict[str, Convert] = {}
+    needs: set[str] = set()
     for column in table.columns:
         if column.server_default is not None:
             return None  # left out, the database would fill it in: SQLAlchemy's to run
         default = column.default
         if default is not None:
-            if not getattr(default, "is_scalar", False):
-                return None  # a callable or SQL default: SQLAlchemy's to run
-            defaults[column.key] = default.arg  # type: ignore[attr-defined]
+            if getattr(default, "is_scalar", False):
+                defaults[column.key] = default.arg  # type: ignore[attr-defined]
+            else:
+                needs.add(column.key)  # a callable or SQL default: rows without it go through SQLAlchemy
         how = _bind(column.type)
         if how is False:
             return None
@@ -153,7 +160,7 @@ def _prepare_insert(table: Table) -> Prepared | None:
             encode[column.key] = how  # type: ignore[assignment]
     names = [c.key for c in table.columns]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
-    return Prepared(sql, defaults, encode, None, tuple(names))
+    return Prepared(sql, defaults, encode, None, tuple(names), frozenset(needs))
 
 
 class Rows:

@@ -49,6 +49,7 @@ class Tx:
         self.event_seq: dict[str, int] = {}  # the last Dakota event number handed out, per organisation
         self._later: dict[Table, list[dict[str, Any]]] = {}
         self._conn: Connection | None = None
+        self._orm = False  # whether ORM entities were used: only then can the session have changes to write
 
     # ------------------------------------------------------------------ statements
     def execute(
@@ -60,7 +61,7 @@ class Tx:
 
     def _connection(self) -> Connection:
         session = self.session
-        if session.new or session.dirty or session.deleted:
+        if self._orm and (session.new or session.dirty or session.deleted):  # (`dirty` walks the identity map)
             session.flush()
         if self._conn is None:
             self._conn = session.connection()  # the transaction's connection: asking for it each time costs
@@ -107,6 +108,7 @@ class Tx:
 
     def scalars(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row's first column; ORM entities for a `select(Model)` (through the session)."""
+        self._orm = True
         return list(self.session.scalars(stmt, params))
 
     def rowcount(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> int:
@@ -117,12 +119,15 @@ class Tx:
     # ------------------------------------------------------------------ ORM entities
     def get(self, model: type[_M], key: Any, *, for_update: bool = False) -> _M | None:
         """The row by primary key; `for_update` locks it (PostgreSQL) for a read-modify-write cycle."""
+        self._orm = True
         return self.session.get(model, key, with_for_update=for_update and self.locks_rows)
 
     def add(self, obj: object) -> None:
+        self._orm = True
         self.session.add(obj)
 
     def delete(self, obj: object) -> None:
+        self._orm = True
         self.session.delete(obj)
 
     def flush(self) -> None:
@@ -156,7 +161,7 @@ class Tx:
 
     def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         prepared = driver.prepare_insert(table) if self.on_driver else None
-        if prepared is None:
+        if prepared is None or not prepared.takes(rows):
             self.execute(_insert(table), rows)
         else:
             driver.run(self._connection(), prepared, rows)

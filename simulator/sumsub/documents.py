@@ -75,6 +75,18 @@ class Documents:
     ) -> tuple[dict[str, Any], int]:
         """Attach one document image; returns the metadata Sumsub echoes and the new X-Image-Id."""
         a = self.applicants.get(tx, client, applicant_id, for_update=True)
+        return self.add_id_doc_to(tx, a, metadata, content, file_name, content_type)
+
+    def add_id_doc_to(
+        self,
+        tx: Tx,
+        a: q.ApplicantRow,
+        metadata: Any,
+        content: bytes | None,
+        file_name: str | None,
+        content_type: str | None,
+    ) -> tuple[dict[str, Any], int]:
+        """`add_id_doc` for an applicant already read for update in this transaction (its row is updated too)."""
         doc_type, sub_type, country = _checked_metadata(metadata)
         data = _checked_content(content)
         result = a.review.get("reviewResult") or {}

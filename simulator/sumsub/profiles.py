@@ -74,8 +74,7 @@ def create_from_profile(
     a = sumsub.applicants.create(tx, client, prof.get("level", "basic-kyc-level"), body)
     for i, doc in enumerate(prof.get("idDocs", [])):
         image = fake_image(f"{ext}:{i}:{doc.get('idDocType')}")
-        sumsub.documents.add_id_doc(tx, client, a.id, doc, image, f"doc{i}.png", "image/png")
-    a = sumsub.applicants.get(tx, client, a.id)
+        sumsub.documents.add_id_doc_to(tx, a, doc, image, f"doc{i}.png", "image/png")  # `a` follows each document
     if prof.get("info") or prof.get("questionnaires"):
         a.info = {**a.info, **(prof.get("info") or {})}
         a.questionnaires = prof.get("questionnaires") or a.questionnaires

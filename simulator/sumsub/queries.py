@@ -181,6 +181,7 @@ _DOC_COLUMNS = tuple(DOCS.c[name] for name in DOC_FIELDS)
 
 _DOC_METAS = prebuilt(select(DOCS.c.meta).where(DOCS.c.applicant_id == bindparam("applicant_id")))
 _IMAGE_IDS_TAKEN = select(DOCS.c.image_id).where(DOCS.c.image_id.in_(bindparam("ids", expanding=True)))
+_IMAGE_ID_TAKEN = prebuilt(select(DOCS.c.image_id).where(DOCS.c.image_id == bindparam("id")))
 
 
 def document_digests(tx: Tx, applicant_id: str) -> set[str]:
@@ -190,7 +191,9 @@ def document_digests(tx: Tx, applicant_id: str) -> set[str]:
 
 
 def image_ids_taken(tx: Tx, image_ids: list[int]) -> set[int]:
-    return set(tx.execute(_IMAGE_IDS_TAKEN, {"ids": image_ids}).scalars())
+    if len(image_ids) == 1:  # an upload's one new id: a statement without an expanding IN (the driver path's)
+        return set(tx.column(_IMAGE_ID_TAKEN, {"id": image_ids[0]}))
+    return set(tx.column(_IMAGE_IDS_TAKEN, {"ids": image_ids}))
 
 
 def insert_documents(tx: Tx, rows: list[dict[str, Any]], *, later: bool = False) -> None:
@@ -230,7 +233,7 @@ def token(tx: Tx, value: str) -> TokenRow | None:
     return TokenRow(**row) if row is not None else None
 
 
-_TO_REDEEM = (
+_TOKEN_READ = (
     select(
         *_TOKEN_COLUMNS,
         *(c.label(f"a_{c.key}") for c in _APPLICANT_COLUMNS),
@@ -238,10 +241,12 @@ _TO_REDEEM = (
     )
     .select_from(TOKENS.outerjoin(APPLICANTS, APPLICANTS.c.id == TOKENS.c.applicant_id))
     .outerjoin(DOCS, DOCS.c.applicant_id == APPLICANTS.c.id)
-    .where(TOKENS.c.token.in_(bindparam("tokens", expanding=True)))
     .order_by(TOKENS.c.token, DOCS.c.image_id)
 )
+_TO_REDEEM = _TOKEN_READ.where(TOKENS.c.token.in_(bindparam("tokens", expanding=True)))
 _TO_REDEEM_LOCKED = _TO_REDEEM.with_for_update(of=TOKENS)
+# One token (a one-token import, a Sumsub reuse): no expanding IN, so the driver path's (core.driver).
+_ONE_TO_REDEEM = prebuilt(_TOKEN_READ.where(TOKENS.c.token == bindparam("token")))
 
 
 @dataclass
@@ -257,9 +262,13 @@ def tokens_to_redeem(tx: Tx, values: list[str]) -> dict[str, TokenRead]:
     """The tokens (those that exist), each with its donor and the donor's documents: one statement for a whole
     chunk of a bulk import. On PostgreSQL the token rows stay locked until the transaction ends, so the spend that
     follows cannot lose a race."""
-    q = _TO_REDEEM_LOCKED if tx.locks_rows else _TO_REDEEM
+    wanted = sorted(set(values))
+    if len(wanted) == 1 and not tx.locks_rows:
+        rows = tx.mappings(_ONE_TO_REDEEM, {"token": wanted[0]})
+    else:
+        rows = tx.mappings(_TO_REDEEM_LOCKED if tx.locks_rows else _TO_REDEEM, {"tokens": wanted})
     found: dict[str, TokenRead] = {}
-    for row in tx.mappings(q, {"tokens": sorted(set(values))}):
+    for row in rows:
         m = row
         read = found.get(m["token"])
         if read is None:
