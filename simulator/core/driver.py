@@ -9,7 +9,7 @@ leaves alone, or is JSON (text in SQLite: `json.dumps` / `json.loads`, as SQLAlc
 (0/1). Anything else, and every statement on PostgreSQL, goes through SQLAlchemy (`prepare` answers None).
 
 Public APIs only: `ClauseElement.compile`, `SQLCompiler.binds` / `.params`, `Select.selected_columns`,
-`Insert.table`, `TypeEngine.bind_processor` / `.result_processor`, `Connection.connection` (the DB-API connection).
+`TypeEngine.dialect_impl` / `.bind_processor` / `.result_processor`, `Connection.connection` (the DB-API connection).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _bind(type_: Any) -> Convert | bool | None:
         return _encode_json
     if isinstance(type_, Boolean | Float):
         return None  # sqlite3 sends True/False as 1/0; a REAL column stores an int as a float
-    return None if type_.bind_processor(_DIALECT) is None else False
+    return None if type_.dialect_impl(_DIALECT).bind_processor(_DIALECT) is None else False
 
 
 def _result(type_: Any) -> Convert | bool | None:
@@ -55,7 +55,9 @@ def _result(type_: Any) -> Convert | bool | None:
         return _decode_json
     if isinstance(type_, Boolean):
         return _decode_bool
-    return None if type_.result_processor(_DIALECT, None) is None else False
+    if isinstance(type_, Float):
+        return None  # REAL comes back a float
+    return None if type_.dialect_impl(_DIALECT).result_processor(_DIALECT, None) is None else False
 
 
 @dataclass(frozen=True)
