@@ -1,4 +1,4 @@
-"""Against a real `kyc-sandbox serve` (2 gunicorn workers, one SQLite file) over HTTP."""
+"""Against a real `kyc-sandbox serve` (2 granian workers, one SQLite file) over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Raw WSGI calls (exact bytes, paths and headers, as gunicorn would pass them) and a fingerprint of the store."""
+"""Raw WSGI calls (exact bytes, paths and headers, as a WSGI server would pass them) and a fingerprint of the store."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def call(
     *,
     chunked: bool = False,
 ) -> Reply:
-    """Send `target` (path and query exactly as on the request line) to the app like gunicorn does.
+    """Send `target` (path and query exactly as on the request line) to the app as a WSGI server does.
 
     PATH_INFO is the percent-decoded path as latin-1 characters of its bytes, RAW_URI the target untouched, and
     header values the latin-1 reading of their UTF-8 bytes (what a server receives from a client sending UTF-8).
