@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from simulator.core.clock import iso
+from simulator.core.ids import Ids
 from simulator.core.runtime import Runtime
 from simulator.core.tx import Tx
 from simulator.dakota import errors as p
@@ -53,6 +54,61 @@ INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
 # clients that send no `include` (Dakota's TypeScript SDK) would otherwise never see the imported data.
 DEFAULT_INCLUDE = frozenset({"entities"})
 LIST_STATUSES = ("pending", "submitted", "completed")
+APPLICATION_TTL_SECONDS = 30 * 24 * 3600  # an application link works for 30 days
+
+
+def new_customer(
+    ids: Ids,
+    now: float,
+    organization_id: str,
+    *,
+    customer_type: str,
+    name: str,
+    email: str | None,
+    external_id: str | None,
+    source: str,
+    individual: dict[str, Any],
+    sumsub: dict[str, Any] | None,
+    flags: dict[str, Any],
+) -> tuple[q.CustomerRow, q.ApplicationRow]:
+    """A new customer and its pending application (not stored: the caller inserts them and emits the event)."""
+    customer_id, app_id = ids.ksuid(now), ids.ksuid(now)
+    app = q.ApplicationRow(
+        id=app_id,
+        organization_id=organization_id,
+        customer_id=customer_id,
+        application_type=customer_type,
+        status="pending",
+        decision=None,
+        decision_method=None,
+        token=ids.secret(43),
+        individual_id=ids.ksuid(now),
+        individual=individual,
+        sumsub=sumsub,
+        documents=[],
+        attestations={},
+        flags=flags,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        submitted_at=None,
+        auto_decide_at=None,
+        expires_at=now + APPLICATION_TTL_SECONDS,
+    )
+    customer = q.CustomerRow(
+        id=customer_id,
+        organization_id=organization_id,
+        name=name,
+        email=email,
+        customer_type=customer_type,
+        kyb_status="pending",
+        external_id=external_id,
+        application_id=app_id,
+        source=source,
+        created_at=now,
+        updated_at=now,
+    )
+    return customer, app
 
 
 def kyc_status(app: q.ApplicationState | q.ApplicationRow | None) -> str:

@@ -25,11 +25,10 @@ from simulator.core.tx import Tx
 from simulator.dakota import auth
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
-from simulator.dakota.applications import Applications
+from simulator.dakota.applications import Applications, new_customer
 from simulator.dakota.events import Events
 from simulator.dakota.idempotency import IN_PROGRESS, ClaimRace, Idempotency, Replay, parse_key, request_digest
 from simulator.dakota.mapping import MappedIndividual, map_applicant
-from simulator.dakota.onboarding import APPLICATION_TTL_SECONDS
 from simulator.faults import Faults
 from simulator.sumsub.backend import Sumsub
 from simulator.sumsub.share_tokens import Redemption, RedemptionRefused
@@ -125,14 +124,20 @@ class _Job:
 
 class BulkImporter:
     def __init__(
-        self, rt: Runtime, sumsub: Sumsub, apps: Applications, events: Events, faults: Faults | None = None
+        self,
+        rt: Runtime,
+        sumsub: Sumsub,
+        apps: Applications,
+        events: Events,
+        idempotency: Idempotency,
+        faults: Faults | None = None,
     ) -> None:
         self.rt = rt
         self.faults = faults
         self.sumsub = sumsub
         self.apps = apps
         self.events = events
-        self.idempotency = Idempotency(rt)
+        self.idempotency = idempotency
 
     def handle(self, *, api_key: str | None, idempotency_key: str | None, raw_body: bytes, path: str) -> BulkResult:
         """Auth → idempotency header → body → the import (the permission was checked at the edge)."""
@@ -274,7 +279,6 @@ class BulkImporter:
         """Queue the customer, its application and the event; returns the row's success."""
         ids = self.rt.ids
         now = self.rt.clock.now(tx)
-        customer_id = ids.ksuid(now)
         name = mapped.customer_name()
         review = applicant.get("review", {})
         result = review.get("reviewResult") or {}
@@ -289,68 +293,46 @@ class BulkImporter:
         }
         if result:
             review_snake["review_result"] = {"review_answer": result.get("reviewAnswer")}
-        app_id = ids.ksuid(now)
-        app = q.ApplicationRow(
-            id=app_id,
-            organization_id=key.organization_id,
-            customer_id=customer_id,
-            application_type="individual",
-            status="pending",
-            decision=None,
-            decision_method=None,
-            token=ids.secret(43),
-            individual_id=ids.ksuid(now),
+        customer, app = new_customer(
+            ids,
+            now,
+            key.organization_id,
+            customer_type="individual",
+            name=name,
+            email=mapped.email_address,
+            external_id=None,
+            source="sumsub_import",
             individual={**mapped.entity_fields(), "roles": ["individual"]},
             sumsub={
                 "provider_applicant_id": applicant["id"],
                 "review": review_snake,
                 "sumsub_review_status": "documents_requested" if documents_requested else "approved",
             },
-            documents=[
-                {
-                    "document_id": ids.ksuid(now),
-                    "document_type": d.document_type,
-                    "status": "uploaded" if documents_requested else "verified",
-                    "uploaded_at": now,
-                    "source": "sumsub",
-                    "country": d.country,
-                    "id_number": d.id_number,
-                    "valid_until": d.valid_until,
-                    "sumsub_image_id": d.image_id,
-                }
-                for d in mapped.documents
-            ],
-            attestations={},
             flags={"address_placeholder": mapped.address_placeholder, "source": "sumsub_import"},
-            version=1,
-            created_at=now,
-            updated_at=now,
-            submitted_at=None,
-            auto_decide_at=None,
-            expires_at=now + APPLICATION_TTL_SECONDS,
         )
-        customer = q.CustomerRow(
-            id=customer_id,
-            organization_id=key.organization_id,
-            name=name,
-            email=mapped.email_address,
-            customer_type="individual",
-            kyb_status="pending",
-            external_id=None,
-            application_id=app_id,
-            source="sumsub_import",
-            created_at=now,
-            updated_at=now,
-        )
+        app.documents = [
+            {
+                "document_id": ids.ksuid(now),
+                "document_type": d.document_type,
+                "status": "uploaded" if documents_requested else "verified",
+                "uploaded_at": now,
+                "source": "sumsub",
+                "country": d.country,
+                "id_number": d.id_number,
+                "valid_until": d.valid_until,
+                "sumsub_image_id": d.image_id,
+            }
+            for d in mapped.documents
+        ]
         q.insert_customer(tx, customer, later=True)
         q.insert_application(tx, app, later=True)
         self.events.emit(
             tx,
             key.organization_id,
             "customer.created",
-            {"customer_id": customer_id, "name": name, "customer_type": "individual"},
+            {"customer_id": customer.id, "name": name, "customer_type": "individual"},
         )
-        return {"name": name, "success": True, "customer_id": customer_id, "application_id": app_id}
+        return {"name": name, "success": True, "customer_id": customer.id, "application_id": app.id}
 
 
 def _iso_from_sumsub(value: Any) -> str | None:

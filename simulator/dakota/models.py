@@ -18,15 +18,6 @@ class ApiKey(Base):
     permissions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     name: Mapped[str] = mapped_column(String(128), default="")
 
-    def to_credentials(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "role": self.role,
-            "permissions": list(self.permissions),
-            "organization_id": self.organization_id,
-            "name": self.name,
-        }
-
 
 class Customer(Base):
     __tablename__ = "dakota_customers"
@@ -99,9 +90,6 @@ class WebhookTarget(Base):
     created_at: Mapped[float] = mapped_column(Float)
     time_last_healthy: Mapped[float] = mapped_column(Float)
     time_last_attempted: Mapped[float] = mapped_column(Float)
-
-    def wants(self, event_type: str) -> bool:
-        return bool(self.global_) or event_type in (self.event_types or [])
 
 
 class DakotaEvent(Base):

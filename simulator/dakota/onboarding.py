@@ -12,7 +12,7 @@ from simulator.core.runtime import Runtime
 from simulator.core.tx import Tx
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
-from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications, kyc_status
+from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications, kyc_status, new_customer
 from simulator.dakota.errors import ApplicationNotReady
 from simulator.dakota.events import Events
 from simulator.dakota.individuals import valid_country, validate_individual
@@ -43,7 +43,6 @@ SIMULATION_TYPES = (
     "applicant_suspend",
 )
 RUNTIME_STATE = "runtime_settings"
-APPLICATION_TTL_SECONDS = 30 * 24 * 3600
 
 
 class Onboarding:
@@ -111,43 +110,18 @@ class Onboarding:
         external_id = body.get("external_id")
         if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 256):
             raise p.invalid("external_id must be a string of at most 256 characters", "external_id")
-        now = self.rt.clock.now(tx)
-        ids = self.rt.ids
-        customer_id, app_id = ids.ksuid(now), ids.ksuid(now)
-        app = q.ApplicationRow(
-            id=app_id,
-            organization_id=key.organization_id,
-            customer_id=customer_id,
-            application_type=ctype,
-            status="pending",
-            decision=None,
-            decision_method=None,
-            token=ids.secret(43),
-            individual_id=ids.ksuid(now),
-            individual={},
-            sumsub=None,
-            documents=[],
-            attestations={},
-            flags={"source": "manual"},
-            version=1,
-            created_at=now,
-            updated_at=now,
-            submitted_at=None,
-            auto_decide_at=None,
-            expires_at=now + APPLICATION_TTL_SECONDS,
-        )
-        customer = q.CustomerRow(
-            id=customer_id,
-            organization_id=key.organization_id,
+        customer, app = new_customer(
+            self.rt.ids,
+            self.rt.clock.now(tx),
+            key.organization_id,
+            customer_type=ctype,
             name=name.strip(),
             email=None,
-            customer_type=ctype,
-            kyb_status="pending",
             external_id=external_id,
-            application_id=app_id,
             source="api",
-            created_at=now,
-            updated_at=now,
+            individual={},
+            sumsub=None,
+            flags={"source": "manual"},
         )
         q.insert_customer(tx, customer)
         q.insert_application(tx, app)

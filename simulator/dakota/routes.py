@@ -98,7 +98,7 @@ def get_application(application_id: str) -> Response:
 def _idempotent(owner: str, action: Callable[[Tx], tuple[int, dict[str, Any]]]) -> Response:
     """Run a POST once per (caller, x-idempotency-key), in one write transaction with its claim and stored response;
     a repeat replays the first response."""
-    outcome = dakota().importer.idempotency.run(
+    outcome = dakota().idempotency.run(
         owner,
         request.headers.get("x-idempotency-key"),
         request.method,

@@ -24,15 +24,6 @@ class SumsubClient(Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     webhook_alg: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
-    def to_credentials(self) -> dict[str, Any]:
-        return {
-            "client_id": self.client_id,
-            "name": self.name,
-            "app_token": self.app_token,
-            "secret_key": self.secret_key,
-            "role": self.role,
-        }
-
 
 class Partnership(Base):
     """A Reusable KYC agreement: `donor_client_id` may mint share tokens for `recipient_client_id`."""
@@ -49,15 +40,6 @@ class Level(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     doc_sets: Mapped[list[Any]] = mapped_column(JSON)
     description: Mapped[str] = mapped_column(Text, default="")
-
-    def step(self, set_type: str) -> dict[str, Any] | None:
-        for s in self.doc_sets:
-            if s.get("idDocSetType") == set_type:
-                return dict(s)
-        return None
-
-    def step_types(self) -> list[str]:
-        return [str(s["idDocSetType"]) for s in self.doc_sets]
 
 
 class Applicant(Base):
