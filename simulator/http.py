@@ -15,7 +15,7 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from simulator.core.errors import ControlError, ErrorContext, SandboxError
+from simulator.core.errors import ErrorContext, SandboxError
 from simulator.core.text import BodyError, decode_json
 
 if TYPE_CHECKING:
@@ -157,16 +157,6 @@ def ok(payload: Any, status: int = 200) -> Response:
 
 def read_args() -> dict[str, str]:
     return dict(request.args.items())
-
-
-def clamp_int(raw: str | None, default: int, low: int, high: int, name: str) -> int:
-    # ASCII digits only: str.isdigit() accepts superscripts and other scripts' digits, which int() refuses or reads.
-    if raw is None or raw == "":
-        return default
-    digits = raw[1:] if raw.startswith("-") else raw
-    if not (digits.isascii() and digits.isdigit()) or not low <= int(raw) <= high:
-        raise ControlError(f"{name} must be an integer between {low} and {high}", field=name)
-    return int(raw)
 
 
 class BodyLimit:

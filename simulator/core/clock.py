@@ -6,6 +6,7 @@ request-signature window uses wall time.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +105,8 @@ class Clock:
 
     def advance(self, tx: Tx, seconds: float) -> float:
         """Move simulated time forward; returns the new now."""
+        if math.isnan(seconds):  # Python's JSON reads NaN, and every comparison with it is false
+            raise ControlError("seconds is required: a number >= 0", field="seconds")
         if seconds < 0:
             raise ControlError("seconds must be >= 0: the simulated clock never goes back", field="seconds")
         st = self._state(tx, for_update=True)
@@ -134,6 +137,20 @@ class Clock:
 
     def reset(self, tx: Tx) -> None:
         self._remember(tx, ClockState())
+
+
+def instant(value: str | float) -> float:
+    """`now` as the control plane takes it (an RFC 3339 timestamp with a timezone, or epoch seconds) in epoch
+    seconds; its shape was checked against the contract."""
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ControlError(f"now: {value!r} is not an RFC 3339 timestamp", field="now") from None
+    if moment.tzinfo is None:
+        raise ControlError("now must carry a timezone (e.g. 2026-01-01T00:00:00Z)", field="now")
+    return moment.timestamp()
 
 
 def _within_range(epoch: float, field: str) -> None:

@@ -12,36 +12,17 @@ from simulator.core.runtime import Runtime
 from simulator.core.tx import Tx
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
-from simulator.dakota.applications import DOCUMENT_PURPOSES, IDENTITY_DOCS, Applications, kyc_status, new_customer
+from simulator.dakota.applications import IDENTITY_DOCS, Applications, kyc_status, new_customer
 from simulator.dakota.errors import ApplicationNotReady
 from simulator.dakota.events import Events
 from simulator.dakota.individuals import valid_country, validate_individual
 from simulator.sumsub import queries as sumsub_queries
 from simulator.sumsub.backend import Sumsub
 
-DOCUMENT_TYPES = tuple(DOCUMENT_PURPOSES)
-ATTESTATION_TYPES = (
-    "information_accuracy",
-    "terms_of_service",
-    "privacy_policy",
-    "funds_transfer_agreement",
-    "lead_bank_privacy_policy",
-    "e_sign",
-)
 FILE_MAGIC = {"pdf": (b"%PDF",), "jpeg": (b"\xff\xd8\xff",), "png": (b"\x89PNG\r\n\x1a\n",)}
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 EDITABLE = ("pending", "request_for_information")
 DECIDABLE = ("submitted", "under_review", "request_for_information", "approved", "declined")
-SIMULATION_TYPES = (
-    "kyb_approve",
-    "kyb_reject",
-    "kyb_info_request",
-    "kyc_approve",
-    "kyc_reject",
-    "kyc_info_request",
-    "applicant_activate",
-    "applicant_suspend",
-)
 RUNTIME_STATE = "runtime_settings"
 
 
@@ -98,17 +79,10 @@ class Onboarding:
 
     # ------------------------------------------------------------------ manual customers
     def create_customer(self, tx: Tx, key: q.KeyRow, body: Any) -> dict[str, Any]:
-        """`POST /customers`: a customer with an empty application (the dashboard's Manual mode)."""
-        if not isinstance(body, dict):
-            raise p.invalid("Request body must be a JSON object", "body")
-        name = body.get("name")
-        if not isinstance(name, str) or not 3 <= len(name) <= 100 or not name.strip():
-            raise p.invalid("name is required: 3 to 100 characters, not only spaces", "name", "required")
-        ctype = body.get("customer_type")
-        if ctype not in ("individual", "business"):
-            raise p.invalid("customer_type is required: individual or business", "customer_type", "required")
-        external_id = body.get("external_id")
-        if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 256):
+        """`POST /customers`: a customer with an empty application (the dashboard's Manual mode). The contract
+        checked the body: `name` (3 to 100 characters, not only spaces), `customer_type`, `external_id` a string."""
+        name, ctype, external_id = body["name"], body["customer_type"], body.get("external_id")
+        if external_id is not None and len(external_id) > 256:
             raise p.invalid("external_id must be a string of at most 256 characters", "external_id")
         customer, app = new_customer(
             self.rt.ids,
@@ -217,14 +191,11 @@ class Onboarding:
         app.sumsub = {**app.sumsub, "review": review, "sumsub_review_status": "approved"}
 
     def attest(self, tx: Tx, app: q.ApplicationRow, body: Any) -> None:
+        """The body's shape (a known `attestation_type`, an integer `timestamp`, `applicant_id`) is the contract's."""
         self._editable(app)
-        if not isinstance(body, dict):
-            raise p.invalid("Request body must be a JSON object", "body")
-        kind = body.get("attestation_type")
-        if kind not in ATTESTATION_TYPES:
-            raise p.invalid(f"attestation_type must be one of {', '.join(ATTESTATION_TYPES)}", "attestation_type")
-        ts = body.get("timestamp")
-        if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
+        kind = body["attestation_type"]
+        ts = body["timestamp"]
+        if not isinstance(ts, int) or ts <= 0:  # JSON Schema's integer takes 5.0 too
             raise p.invalid("timestamp is required: unix seconds", "timestamp", "required")
         if ts > self.rt.clock.now(tx) + 300:
             raise p.invalid("timestamp cannot be in the future", "timestamp")
@@ -289,21 +260,15 @@ class Onboarding:
     # ------------------------------------------------------------------ review
     def simulate(self, tx: Tx, key: q.KeyRow, body: Any) -> dict[str, Any]:
         """`POST /sandbox/simulate/onboarding`: drive a review decision as Dakota's sandbox does (the caller's
-        role was checked at the edge)."""
-        if not isinstance(body, dict):
-            raise p.invalid("Request body must be a JSON object", "body")
-        kind = body.get("type")
-        if kind not in SIMULATION_TYPES:
-            raise p.invalid(f"type must be one of {', '.join(SIMULATION_TYPES)}", "type")
-        sim_id = body.get("simulation_id")
-        if not isinstance(sim_id, str) or not 1 <= len(sim_id) <= 128:
-            raise p.invalid("simulation_id is required: 1 to 128 characters", "simulation_id", "required")
-        app_id = body.get("applicant_id")
-        if not isinstance(app_id, str) or not app_id:
+        role and the body's shape were checked at the edge)."""
+        kind, sim_id, app_id, fields = (
+            body["type"],
+            body["simulation_id"],
+            body["applicant_id"],
+            body.get("info_request_fields"),
+        )
+        if not app_id:
             raise p.invalid("applicant_id is required: the application id", "applicant_id", "required")
-        fields = body.get("info_request_fields")
-        if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
-            raise p.invalid("info_request_fields must be an array of strings", "info_request_fields")
         app = q.application(tx, app_id, for_update=True) if len(app_id) <= 64 else None
         if app is None or app.organization_id != key.organization_id:
             raise p.DakotaProblem(404, "Applicant not found", title="Applicant not found")
@@ -442,44 +407,24 @@ def _not_ready(app: q.ApplicationRow, v: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked_document(body: Any, today: date) -> tuple[str, str, bytes, str, str | None, str | None, str | None]:
-    """An upload's (type, file type, bytes, country, id number, valid until, safe file name), or Dakota's 400/413."""
-    if not isinstance(body, dict):
-        raise p.invalid("Request body must be a JSON object", "body")
-    doc_type = body.get("type")
-    if doc_type not in DOCUMENT_TYPES:
-        raise p.invalid(f"type must be one of {', '.join(DOCUMENT_TYPES)}", "type")
-    file_type = body.get("file_type")
-    if file_type not in FILE_MAGIC:
-        raise p.invalid("file_type must be pdf, jpeg or png", "file_type")
-    content = _decoded_file(body.get("file_content"), file_type)
-    country = body.get("country")
+    """An upload's (type, file type, bytes, country, id number, valid until, safe file name), or Dakota's 400/413.
+    The contract checked the shape: known `type` and `file_type`, `country` of two letters, `valid_until` a date,
+    `filename` at most 100 characters; what is left is the file itself and the document's own rules."""
+    doc_type, file_type, country = body["type"], body["file_type"], body["country"]
+    content = _decoded_file(body["file_content"], file_type)
     if not valid_country(country):
-        raise p.invalid(
-            "country is required: the issuing country's ISO 3166-1 alpha-2 code",
-            "country",
-            "required" if country is None else "invalid",
-        )
+        raise p.invalid("country is required: the issuing country's ISO 3166-1 alpha-2 code", "country")
     id_number = body.get("id_number")
-    if doc_type in IDENTITY_DOCS and (not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 50):
+    if doc_type in IDENTITY_DOCS and (not id_number or not id_number.strip() or len(id_number) > 50):
         raise p.invalid("id_number is required for identity documents", "id_number", "required")
     valid_until = body.get("valid_until")
-    if valid_until is not None:
-        try:
-            until = date.fromisoformat(valid_until) if isinstance(valid_until, str) else None
-        except ValueError:
-            until = None
-        if until is None:
-            raise p.invalid("valid_until must be a date (YYYY-MM-DD)", "valid_until")
-        if until < today:
-            raise p.invalid("the document has expired (valid_until is in the past)", "valid_until", "expired")
-    filename = body.get("filename")
-    if filename is not None and (not isinstance(filename, str) or len(filename) > 100):
-        raise p.invalid("filename must be a string of at most 100 characters", "filename")
-    return str(doc_type), str(file_type), content, str(country), id_number, valid_until, _safe_filename(filename)
+    if valid_until is not None and date.fromisoformat(valid_until) < today:
+        raise p.invalid("the document has expired (valid_until is in the past)", "valid_until", "expired")
+    return doc_type, file_type, content, country, id_number, valid_until, _safe_filename(body.get("filename"))
 
 
-def _decoded_file(raw: Any, file_type: str) -> bytes:
-    if not isinstance(raw, str) or not raw:
+def _decoded_file(raw: str, file_type: str) -> bytes:
+    if not raw:
         raise p.invalid("file_content is required: the base64-encoded file", "file_content", "required")
     too_big = "File size exceeds the 10MB limit; use the presigned upload for larger files"
     if len(raw) > (MAX_DOCUMENT_BYTES * 4) // 3 + 8:
