@@ -1,4 +1,5 @@
-"""Run a command against a fresh `kyc-sandbox serve` (free 127.0.0.1 port, temporary SQLite file), then stop it.
+"""Run a command against a fresh `kyc-sandbox serve` (free 127.0.0.1 port, temporary SQLite file), then stop it
+(`simulator.harness.served.SandboxProcess`, as the pytest plugin starts one).
 
 The command gets SANDBOX_URL and SANDBOX_CONTROL_TOKEN (sent as X-Sandbox-Token on control-plane calls) in its
 environment; its exit status is this script's. Used by `make example-ts`:
@@ -10,32 +11,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"kyc-sandbox serve exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} was not healthy within {timeout:.0f} s")
+from simulator.harness.served import SandboxProcess
 
 
 def main(argv: list[str]) -> int:
@@ -43,40 +23,17 @@ def main(argv: list[str]) -> int:
     if not command:
         print(__doc__, file=sys.stderr)
         return 2
-    port, token = free_port(), secrets.token_hex(16)
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="kyc-sandbox-") as tmp:
-        env = {**os.environ, "SANDBOX_CONTROL_TOKEN": token}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "simulator.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                f"sqlite:///{tmp}/sandbox.db",
-                "--quiet",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_healthy(url, server)
-            print(f"with_sandbox: kyc-sandbox serving on {url}", flush=True)
-            started = time.monotonic()
-            status = subprocess.run(command, env={**env, "SANDBOX_URL": url}, check=False).returncode
-            print(f"with_sandbox: {' '.join(command)} exited {status} after {time.monotonic() - started:.1f} s")
-            return status
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    token = secrets.token_hex(16)
+    server = SandboxProcess(startup_timeout=60, env={"SANDBOX_CONTROL_TOKEN": token})
+    try:
+        print(f"with_sandbox: kyc-sandbox serving on {server.base_url}", flush=True)
+        started = time.monotonic()
+        env = {**os.environ, "SANDBOX_CONTROL_TOKEN": token, "SANDBOX_URL": server.base_url}
+        status = subprocess.run(command, env=env, check=False).returncode
+        print(f"with_sandbox: {' '.join(command)} exited {status} after {time.monotonic() - started:.1f} s")
+        return status
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

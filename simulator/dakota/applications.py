@@ -54,6 +54,21 @@ INCLUDE_VALUES = ("entities", "validation", "edd", "attestations", "all")
 # clients that send no `include` (Dakota's TypeScript SDK) would otherwise never see the imported data.
 DEFAULT_INCLUDE = frozenset({"entities"})
 LIST_STATUSES = ("pending", "submitted", "completed")
+
+
+def parse_include(raw: str | None) -> set[str] | None:
+    """`?include=entities,validation` as a set (None when not sent); an unknown section is 400."""
+    if raw is None:
+        return None
+    include = {x.strip() for x in raw.split(",") if x.strip()}
+    unknown = include - set(INCLUDE_VALUES)
+    if unknown:
+        raise p.invalid(
+            f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}", "include"
+        )
+    return include
+
+
 APPLICATION_TTL_SECONDS = 30 * 24 * 3600  # an application link works for 30 days
 
 
@@ -146,10 +161,15 @@ class Applications:
         )
 
     def application_view(
-        self, application_id: str, token: str | None, include: Collection[str] | None
+        self, application_id: str, token: str | None, include: Collection[str] | None, *, api_key_sent: bool = False
     ) -> dict[str, Any]:
         """GET /applications/{id}: `application_by_token` then `application_dict` with the sections `include` names
-        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement outside any transaction."""
+        (None: no `include` was sent, so `DEFAULT_INCLUDE`), read in one statement outside any transaction. An
+        x-api-key without the application's token is 403: this operation takes the token only."""
+        if not token and api_key_sent:
+            raise p.DakotaProblem(
+                403, "This operation authenticates with X-Application-Token (see the customer's application_url)"
+            )
         app = self._by_token(
             application_id,
             token,

@@ -21,6 +21,7 @@ from simulator.core.tx import Tx
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
 from simulator.dakota import signing
+from simulator.dakota.applications import paginate
 from simulator.dakota.models import WebhookTarget
 from simulator.webhooks.outbox import Outbox
 
@@ -208,6 +209,11 @@ class Events:
         tx.delete(target)
         tx.mark_state_changed()
 
+    def list_targets(self, tx: Tx, org: str, args: dict[str, str]) -> dict[str, Any]:
+        """GET /webhooks/targets: a page of the organisation's targets."""
+        page, meta = paginate(q.targets(tx, org), args, lambda t: t.id)
+        return {"data": [self.target_dict(t) for t in page], "meta": meta}
+
     @staticmethod
     def target_dict(t: WebhookTarget) -> dict[str, Any]:
         return {
@@ -220,6 +226,11 @@ class Events:
         }
 
     # ------------------------------------------------------------------ the API: events, history, replay
+    def list_events(self, tx: Tx, org: str, args: dict[str, str]) -> dict[str, Any]:
+        """GET /events: a page of the organisation's events."""
+        page, meta = paginate(q.event_ids(tx, org), args, lambda event_id: event_id)
+        return {"data": self.envelopes(tx, page), "meta": meta}
+
     def envelopes(self, tx: Tx, ids: list[str]) -> list[dict[str, Any]]:
         """The `Event` envelopes of these events, in this order."""
         found = q.envelopes(tx, ids)

@@ -12,7 +12,7 @@ from simulator.core.tx import Tx
 from simulator.dakota import auth
 from simulator.dakota import errors as p
 from simulator.dakota import queries as q
-from simulator.dakota.applications import INCLUDE_VALUES, paginate
+from simulator.dakota.applications import parse_include
 from simulator.dakota.backend import Dakota
 from simulator.http import ok, parse_json_or, read_args, scope_errors
 
@@ -79,19 +79,14 @@ def list_applications() -> Response:
 
 @bp.get("/applications/<application_id>")
 def get_application(application_id: str) -> Response:
-    raw = request.args.get("include")
-    include = None if raw is None else {x.strip() for x in raw.split(",") if x.strip()}
-    unknown = (include or set()) - set(INCLUDE_VALUES)
-    if unknown:
-        raise p.invalid(
-            f"include: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(INCLUDE_VALUES)}", "include"
-        )
-    token = request.headers.get("X-Application-Token")
-    if not token and request.headers.get("x-api-key"):
-        raise p.DakotaProblem(
-            403, "This operation authenticates with X-Application-Token (see the customer's application_url)"
-        )
-    return ok(dakota().applications.application_view(application_id, token, include))
+    headers = request.headers
+    view = dakota().applications.application_view(
+        application_id,
+        headers.get("X-Application-Token"),
+        parse_include(request.args.get("include")),
+        api_key_sent=bool(headers.get("x-api-key")),
+    )
+    return ok(view)
 
 
 # ---------------------------------------------------------------------- Step 3
@@ -191,9 +186,7 @@ def create_webhook_target() -> Response:
 def list_webhook_targets() -> Response:
     key = _key()
     with store().read() as tx:
-        rows = q.targets(tx, key.organization_id)
-        page, meta = paginate(rows, read_args(), lambda t: t.id)
-        return ok({"data": [dakota().events.target_dict(t) for t in page], "meta": meta})
+        return ok(dakota().events.list_targets(tx, key.organization_id, read_args()))
 
 
 @bp.get("/webhooks/targets/<target_id>")
@@ -224,10 +217,8 @@ def delete_webhook_target(target_id: str) -> Response:
 @bp.get("/events")
 def list_events() -> Response:
     key = _key()
-    events = dakota().events
     with store().read() as tx:
-        page, meta = paginate(q.event_ids(tx, key.organization_id), read_args(), lambda event_id: event_id)
-        return ok({"data": events.envelopes(tx, page), "meta": meta})
+        return ok(dakota().events.list_events(tx, key.organization_id, read_args()))
 
 
 @bp.get("/webhooks")

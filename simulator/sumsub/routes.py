@@ -176,13 +176,8 @@ def import_by_share_token() -> Response:
     token = request.args.get("shareToken")
     if not token:
         raise e.bad_request("shareToken query parameter is required")
-    me = client()
-    settings = s.rt.settings
-    level = request.args.get("levelName") or (
-        settings.dakota_level_name if me.client_id == settings.dakota_client_id else "basic-kyc-level"
-    )
     with s.rt.store.write() as tx:
-        plan = s.share_tokens.redeem_one(tx, me, token, level_name=level, rechecks=False)
+        plan = s.share_tokens.copy_applicant(tx, client(), token, request.args.get("levelName"))
         return ok(s.applicants.to_dict(tx, plan.copy))
 
 

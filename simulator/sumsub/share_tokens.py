@@ -340,6 +340,16 @@ class ShareTokens:
             self.redeem(tx, [plan])
         return plan
 
+    def copy_applicant(self, tx: Tx, recipient: q.ClientRef, token: Any, level_name: str | None) -> Redemption:
+        """Copy Applicant (`POST /resources/applicants/-/import`): no rechecks, the copy inherits the donor's data
+        for `level_name`, by default the recipient's own level (Dakota's for Dakota's client)."""
+        settings = self.rt.settings
+        if not level_name:
+            level_name = (
+                settings.dakota_level_name if recipient.client_id == settings.dakota_client_id else "basic-kyc-level"
+            )
+        return self.redeem_one(tx, recipient, token, level_name=level_name, rechecks=False)
+
 
 def _image_id(doc: q.DocRow) -> int:
     return doc.image_id
