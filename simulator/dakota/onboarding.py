@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from simulator.core.runtime import Runtime
@@ -116,7 +116,7 @@ class Onboarding:
     # ------------------------------------------------------------------ step 3
     def update_individual_details(self, tx: Tx, app: q.ApplicationRow, body: Any) -> dict[str, Any]:
         self._editable(app)
-        today = datetime.fromtimestamp(self.rt.clock.now(tx), tz=UTC).date()
+        today = self.rt.clock.now_dt(tx).date()
         clean, errors = validate_individual(body, today, app.individual.get("ssn"))
         if errors:
             raise p.DakotaProblem(
@@ -148,7 +148,7 @@ class Onboarding:
         if individual_id != app.individual_id:
             raise p.DakotaProblem(404, "Individual not found in this application", title="Individual not found")
         self._editable(app)
-        today = datetime.fromtimestamp(self.rt.clock.now(tx), tz=UTC).date()
+        today = self.rt.clock.now_dt(tx).date()
         doc_type, file_type, content, country, id_number, valid_until, filename = _checked_document(body, today)
         now = self._touch(tx, app)
         identity = doc_type in IDENTITY_DOCS
