@@ -79,3 +79,13 @@ def test_an_integer_query_parameter_in_other_scripts_digits_is_refused(kit: Kit,
 )
 def test_contract_patterns_have_ecma_262_ascii_classes(pattern: str, text: str, matches: bool) -> None:
     assert bool(ecma_regex(pattern).search(text)) is matches
+
+
+def test_the_ssn_format_is_refused_with_the_contracts_own_words(kit: Kit) -> None:
+    app_id, token = _imported(kit)
+    url = f"{kit.base_url}/applications/{app_id}/individual-details"
+    resp = kit.http.put(url, json=_details("123456789"), headers={"X-Application-Token": token})
+    assert resp.status_code == 400
+    assert resp.json()["errors"] == [
+        {"field": "ssn", "message": "ssn must have the format XXX-XX-XXXX", "code": "invalid"}
+    ]
